@@ -1,0 +1,101 @@
+# gls - build, test and install. See README.md.
+LUA_VERSION     ?= 5.4
+LUA             ?= lua$(LUA_VERSION)
+PREFIX          ?= /usr/local
+DESTDIR         ?=
+LIBDIR          ?= $(PREFIX)/lib
+INCLUDEDIR      ?= $(PREFIX)/include
+LUA_INCLUDE_DIR ?= /usr/include/lua$(LUA_VERSION)
+LUA_CMODULE_DIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+LUA_MODULE_DIR  ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+LUA_BIN_DIR     ?= $(PREFIX)/bin
+LUA_LIB         ?= -llua$(LUA_VERSION)
+PKG_CONFIG      ?= pkg-config
+
+OPENSSL_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
+OPENSSL_LIBS    ?= $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+CURL_CFLAGS     ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS       ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+JANSSON_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS    ?= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+
+CFLAGS          ?= -O2 -g
+LDFLAGS         ?=
+# What the code needs, whatever CFLAGS says.
+GLS_CFLAGS      = -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+                  -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+                  -I$(LUA_INCLUDE_DIR) -Isrc $(OPENSSL_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+DEP_LIBS        = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) -lm
+
+UNAME_S := $(shell uname -s)
+ifeq ($(UNAME_S),Darwin)
+  MODULE_LDFLAGS = -bundle -undefined dynamic_lookup
+  SHLIB_EXT = dylib
+else
+  MODULE_LDFLAGS = -shared
+  SHLIB_EXT = so
+endif
+
+B          = build
+CORE_SRC   = $(filter-out src/glsrun.c src/lgls%.c,$(wildcard src/*.c))
+LUA_SRC    = $(wildcard src/lgls*.c)
+CORE_OBJ   = $(CORE_SRC:src/%.c=$(B)/obj/%.o)
+LUA_OBJ    = $(LUA_SRC:src/%.c=$(B)/obj/%.o)
+LUA_FILES  = $(wildcard lua/gameliftstreams/*.lua)
+
+STATIC_LIB = $(B)/libgls.a
+SHARED_LIB = $(B)/libgls.$(SHLIB_EXT)
+LUA_MODULE = $(B)/gameliftstreams/core.so
+GLSRUN     = $(B)/glsrun
+PC_FILE    = $(B)/gls.pc
+
+.PHONY: all check install uninstall clean deps test-c test-lua test-asan bench lint
+all: $(STATIC_LIB) $(SHARED_LIB) $(LUA_MODULE) $(GLSRUN) $(PC_FILE)
+
+$(B)/obj/%.o: src/%.c src/gls.h src/gls_private.h
+	@mkdir -p $(@D)
+	$(CC) $(GLS_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(STATIC_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED_LIB): $(CORE_OBJ)
+	$(CC) $(MODULE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(LUA_MODULE): $(LUA_OBJ) $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(MODULE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(GLSRUN): $(B)/obj/glsrun.o $(LUA_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIB) $(DEP_LIBS) -ldl
+
+$(PC_FILE): Makefile
+	@mkdir -p $(@D)
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
+	  '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' > $@
+
+# Debian packages the project needs; installed only when run as root and
+# something is missing.
+DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
+              libssl-dev libjansson-dev lua-cjson lua-busted lua-check luarocks valgrind
+deps:
+	@sh tools/deps.sh $(DEBIAN_PKGS)
+
+check: deps all
+	@sh tools/check.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/gls $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(LUA_CMODULE_DIR)/gameliftstreams $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams \
+	  $(DESTDIR)$(LUA_BIN_DIR)
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 src/gls.h $(DESTDIR)$(INCLUDEDIR)/gls/gls.h
+	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/gls.pc
+	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODULE_DIR)/gameliftstreams/core.so
+	install -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams/
+	install -m 755 $(GLSRUN) $(DESTDIR)$(LUA_BIN_DIR)/glsrun
+
+clean:
+	rm -rf $(B)

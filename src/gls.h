@@ -1,0 +1,223 @@
+/*
+ * gls.h - the whole public C surface of gls, a client for Amazon GameLift
+ * Streams that keeps players in their games when their connection drops.
+ *
+ * Conventions (as libcurl's):
+ *   - opaque handles, create/destroy pairs;
+ *   - every function that can fail returns gls_status; gls_strerror() names it
+ *     and gls_client_errmsg() gives the details of the last failure on a client;
+ *   - options go through typed setters keyed by GLS_OPT_*, so the ABI grows
+ *     without breaking;
+ *   - each comment says who owns every pointer: "borrowed" (the callee reads
+ *     it during the call only), "copied" (the callee keeps its own copy), or
+ *     "owned by the caller/transferred" for what a function returns.
+ *
+ * Threads: gls_global_init() once before anything else (not thread-safe, like
+ * curl_global_init). A gls_client and everything made from it belongs to one
+ * thread at a time; different clients may be used from different threads.
+ */
+#ifndef GLS_H
+#define GLS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define GLS_API __declspec(dllexport)
+#else
+#  define GLS_API __attribute__((visibility("default")))
+#endif
+
+#define GLS_VERSION "0.1.0"
+#define GLS_VERSION_NUM 0x000100
+
+/* Status codes. Append-only: values never change meaning. */
+typedef enum gls_status {
+  GLS_OK = 0,
+  GLS_E_INVALID_ARGUMENT,   /* a C argument is NULL/out of range (misuse) */
+  GLS_E_NOMEM,              /* out of memory */
+  GLS_E_UNKNOWN_OPERATION,  /* no such operation in the model */
+  GLS_E_PARAM_VALIDATION,   /* input breaks the model (required, length, ...) */
+  GLS_E_NO_CREDENTIALS,     /* no access key found */
+  GLS_E_NO_REGION,          /* no region configured */
+  GLS_E_CONFIG,             /* a bad option value (endpoint URL, ...) */
+  GLS_E_CRYPTO,             /* OpenSSL failed */
+  GLS_E_TRANSPORT,          /* connect/send/receive failed */
+  GLS_E_TIMEOUT,            /* connect or read timeout */
+  GLS_E_TLS,                /* TLS handshake or verification failed */
+  GLS_E_RESPONSE_TOO_LARGE, /* response body over GLS_OPT_MAX_RESPONSE_BYTES */
+  GLS_E_BAD_RESPONSE,       /* the reply could not be parsed */
+  GLS_E_SERVICE,            /* the service answered with an error */
+  GLS_E_CANCELLED,          /* gls_request_cancel() or client destroyed */
+  GLS_E_BUSY,               /* a call made where it is not allowed (re-entry) */
+  GLS_LAST                  /* never returned; one past the last status */
+} gls_status;
+
+/* A static, human-readable name for a status. Never NULL. */
+GLS_API const char *gls_strerror(gls_status s);
+
+/* libgls's version, "MAJOR.MINOR.PATCH" (static). */
+GLS_API const char *gls_version(void);
+
+/* Process-wide set-up of libcurl and OpenSSL. Call once, before any other
+ * thread runs and before any other gls function; not thread-safe. Calling it
+ * again is harmless. Warns on stderr if libcurl lacks asynchronous DNS, since
+ * a blocking resolver stalls the non-blocking interface. */
+GLS_API gls_status gls_global_init(void);
+/* Undoes gls_global_init() once every client is destroyed. */
+GLS_API void gls_global_cleanup(void);
+
+/* Frees memory that gls handed over (output strings); wipes it first, since
+ * such strings may be sensitive (a SignalResponse). NULL is fine. */
+GLS_API void gls_free(void *p);
+
+/* ------------------------------------------------------------------ client */
+
+typedef struct gls_client gls_client;
+
+/* Creates a client with defaults: region/credentials/endpoint from the
+ * environment at the first call, standard retries, 3 attempts, TLS verified,
+ * 60 s connect and read timeouts, 16 MiB response bound. *out is owned by the
+ * caller; free it with gls_client_destroy(). */
+GLS_API gls_status gls_client_create(gls_client **out);
+
+/* Cancels whatever is in flight (callbacks run with GLS_E_CANCELLED), closes
+ * connections and wipes credentials. NULL is fine. Must not be called from
+ * inside one of the client's own callbacks. */
+GLS_API void gls_client_destroy(gls_client *c);
+
+typedef enum gls_option {
+  /* strings (gls_client_setopt_str; value copied, NULL resets to default) */
+  GLS_OPT_REGION = 1,
+  GLS_OPT_ENDPOINT_URL,        /* e.g. "http://127.0.0.1:9000" */
+  GLS_OPT_ACCESS_KEY_ID,
+  GLS_OPT_SECRET_ACCESS_KEY,   /* wiped on change and on destroy */
+  GLS_OPT_SESSION_TOKEN,       /* wiped on change and on destroy */
+  GLS_OPT_CA_BUNDLE,           /* a PEM file of trusted CAs */
+  GLS_OPT_RETRY_MODE,          /* "standard" | "adaptive" | "off" */
+  GLS_OPT_USER_AGENT_EXTRA,    /* appended to the User-Agent */
+  /* integers (gls_client_setopt_long) */
+  GLS_OPT_CONNECT_TIMEOUT_MS = 100, /* 0 = no limit */
+  GLS_OPT_READ_TIMEOUT_MS,     /* longest silence while receiving; 0 = none */
+  GLS_OPT_VERIFY_SSL,          /* 1 (default) or 0 */
+  GLS_OPT_MAX_ATTEMPTS,        /* 1..100, attempts per call including the first */
+  GLS_OPT_MAX_RESPONSE_BYTES,  /* reply body bound, default 16 MiB */
+  GLS_OPT_NO_SIGN_REQUEST,     /* 1 = send unsigned */
+  GLS_OPT_RETRY_BASE_MS,       /* backoff base, default 1000 (tests lower it) */
+  GLS_OPT_TIME_OFFSET_S,       /* added to the clock when signing (skew) */
+  GLS_OPT_LAST
+} gls_option;
+
+/* Typed option setters. A wrong type for the option or a value out of range
+ * gives GLS_E_INVALID_ARGUMENT and a message naming the option. */
+GLS_API gls_status gls_client_setopt_str(gls_client *c, gls_option opt,
+                                         const char *value /* copied */);
+GLS_API gls_status gls_client_setopt_long(gls_client *c, gls_option opt,
+                                          long value);
+
+/* Details of the client's last failure (borrowed; valid until the next call
+ * on the client). Never contains secrets. Never NULL. */
+GLS_API const char *gls_client_errmsg(const gls_client *c);
+
+/* ------------------------------------------------------------------ result */
+
+/* The outcome of one call: output or error, with the request id. Opaque;
+ * owned by whoever received it, freed with gls_result_free(). */
+typedef struct gls_result gls_result;
+
+GLS_API void gls_result_free(gls_result *r);   /* NULL is fine; wipes the body */
+/* GLS_OK on success, else why the call failed. */
+GLS_API gls_status gls_result_status(const gls_result *r);
+/* HTTP status of the last attempt, 0 when nothing was received. */
+GLS_API int gls_result_http_status(const gls_result *r);
+/* On success, the output as a JSON object (borrowed from r, NUL-terminated;
+ * "{}" for operations without output). NULL on failure. */
+GLS_API const char *gls_result_json(const gls_result *r, size_t *len /* may be NULL */);
+/* On failure: a stable code ("ConflictException", "ThrottlingException",
+ * "ParamValidation", "Timeout", "NoCredentials", ...) and a message. Borrowed
+ * from r; NULL on success. The message never holds secrets. */
+GLS_API const char *gls_result_error_code(const gls_result *r);
+GLS_API const char *gls_result_error_message(const gls_result *r);
+/* x-amzn-RequestId of the last reply (borrowed), or NULL. */
+GLS_API const char *gls_result_request_id(const gls_result *r);
+/* 1 if a later identical call may succeed (throttling, 5xx, transport). */
+GLS_API int gls_result_retryable(const gls_result *r);
+/* Attempts made, 1 or more (0 when the call failed before sending). */
+GLS_API int gls_result_attempts(const gls_result *r);
+
+/* ---------------------------------------------------------------- calling */
+
+/* Calls OPERATION (the model's name, "CreateStreamSessionConnection", or in
+ * snake_case) with input given as a JSON object text, blocking until the
+ * outcome is known, retries included. operation and input are borrowed.
+ * Returns the result's status; *out (owned by the caller) is set whenever
+ * the call got far enough to make a result, that is for every status other
+ * than GLS_E_INVALID_ARGUMENT and GLS_E_NOMEM. */
+GLS_API gls_status gls_call(gls_client *c, const char *operation,
+                            const char *input_json, size_t input_len,
+                            gls_result **out);
+
+/* The reconnect call, typed. All strings borrowed. client_token may be NULL
+ * (a UUID v4 is made and kept for every attempt). On success
+ * *signal_response is a NUL-terminated string owned by the caller (free it
+ * with gls_free). If out_result is not NULL it receives the result (owned by
+ * the caller) for error details, on success and on failure alike. */
+GLS_API gls_status gls_create_stream_session_connection(
+    gls_client *c, const char *identifier,
+    const char *stream_session_identifier, const char *signal_request,
+    const char *client_token, char **signal_response, gls_result **out_result);
+
+/* ------------------------------------------------------ non-blocking calls */
+
+typedef struct gls_request gls_request;
+
+/* Completion callback: result ownership passes to the callback (free it with
+ * gls_result_free). The gls_request handle is dead once the callback
+ * returns. Callbacks run only inside gls_client_step(). */
+typedef void (*gls_done_fn)(gls_client *c, gls_request *req,
+                            gls_result *result, void *userdata);
+
+/* Starts OPERATION without blocking. Input as for gls_call (borrowed; copied
+ * before return). userdata is borrowed and handed back to done. *out_req, if
+ * not NULL, receives a handle usable until done runs (owned by the client).
+ * Validation and credential failures are reported through done on the next
+ * step, like every other failure, so done always runs exactly once. */
+GLS_API gls_status gls_client_start(gls_client *c, const char *operation,
+                                    const char *input_json, size_t input_len,
+                                    gls_done_fn done, void *userdata,
+                                    gls_request **out_req);
+
+/* Cancels a request still in flight: done runs (in the next step) with
+ * GLS_E_CANCELLED. */
+GLS_API gls_status gls_request_cancel(gls_request *req);
+
+/* A file descriptor that becomes readable when the client has work to do
+ * (an epoll set of curl's sockets). Owned by the client: do not close it. */
+GLS_API int gls_client_pollfd(gls_client *c);
+
+/* Milliseconds until gls_client_step() must be called even if the fd stays
+ * quiet; -1 when nothing is pending. */
+GLS_API long gls_client_timeout_ms(gls_client *c);
+
+/* Does whatever is ready: waits at most timeout_ms (0 = never block) for
+ * activity, drives transfers and timers, runs completion callbacks.
+ * *completed (may be NULL) gets how many callbacks ran. Returns GLS_E_BUSY
+ * when called from inside one of this client's callbacks. */
+GLS_API gls_status gls_client_step(gls_client *c, long timeout_ms, int *completed);
+
+/* Requests started and not yet completed. */
+GLS_API size_t gls_client_in_flight(const gls_client *c);
+
+/* ------------------------------------------------------------------ model */
+
+/* The number of operations in the model, and the i-th name (static). */
+GLS_API size_t gls_operation_count(void);
+GLS_API const char *gls_operation_name(size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

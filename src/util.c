@@ -1,0 +1,117 @@
+/* util.c - growable buffers, percent-encoding, status names. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include "gls_private.h"
+
+int gls_buf_reserve(gls_buf *b, size_t extra) {
+  if (extra > SIZE_MAX - b->len - 1) return -1;
+  size_t need = b->len + extra + 1;
+  if (need <= b->cap) return 0;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  char *p = realloc(b->data, cap);
+  if (!p) return -1;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+int gls_buf_add(gls_buf *b, const void *p, size_t n) {
+  if (gls_buf_reserve(b, n)) return -1;
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+int gls_buf_adds(gls_buf *b, const char *s) { return gls_buf_add(b, s, strlen(s)); }
+
+int gls_buf_addc(gls_buf *b, char c) { return gls_buf_add(b, &c, 1); }
+
+int gls_buf_printf(gls_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char tmp[256];
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0) return -1;
+  if ((size_t)n < sizeof tmp) return gls_buf_add(b, tmp, (size_t)n);
+  if (gls_buf_reserve(b, (size_t)n)) return -1;
+  va_start(ap, fmt);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return 0;
+}
+
+void gls_buf_free(gls_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+void gls_buf_wipe_free(gls_buf *b) {
+  if (b->data) OPENSSL_cleanse(b->data, b->cap);
+  gls_buf_free(b);
+}
+
+void gls_buf_reset(gls_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+static const char HEX[] = "0123456789ABCDEF";
+
+int gls_uri_encode(gls_buf *b, const char *s, size_t n, int keep_slash) {
+  if (gls_buf_reserve(b, n * 3)) return -1;
+  char *o = b->data + b->len;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        c == '-' || c == '.' || c == '_' || c == '~' || (c == '/' && keep_slash)) {
+      *o++ = (char)c;
+    } else {
+      *o++ = '%';
+      *o++ = HEX[c >> 4];
+      *o++ = HEX[c & 15];
+    }
+  }
+  b->len = (size_t)(o - b->data);
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+void gls_free(void *p) {
+  if (!p) return;
+  OPENSSL_cleanse(p, strlen(p));
+  free(p);
+}
+
+const char *gls_version(void) { return GLS_VERSION; }
+
+const char *gls_strerror(gls_status s) {
+  switch (s) {
+  case GLS_OK: return "no error";
+  case GLS_E_INVALID_ARGUMENT: return "invalid argument";
+  case GLS_E_NOMEM: return "out of memory";
+  case GLS_E_UNKNOWN_OPERATION: return "unknown operation";
+  case GLS_E_PARAM_VALIDATION: return "parameter validation failed";
+  case GLS_E_NO_CREDENTIALS: return "no credentials";
+  case GLS_E_NO_REGION: return "no region";
+  case GLS_E_CONFIG: return "bad configuration";
+  case GLS_E_CRYPTO: return "cryptography failure";
+  case GLS_E_TRANSPORT: return "transport failure";
+  case GLS_E_TIMEOUT: return "timed out";
+  case GLS_E_TLS: return "TLS failure";
+  case GLS_E_RESPONSE_TOO_LARGE: return "response too large";
+  case GLS_E_BAD_RESPONSE: return "malformed response";
+  case GLS_E_SERVICE: return "service error";
+  case GLS_E_CANCELLED: return "cancelled";
+  case GLS_E_BUSY: return "busy";
+  case GLS_LAST: break;
+  }
+  return "unknown status";
+}

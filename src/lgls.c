@@ -1,0 +1,15 @@
+/* lgls.c - luaopen_gameliftstreams_core: the C half of require "gameliftstreams". */
+#include "gls_private.h"
+#include "lgls.h"
+
+GLS_API int luaopen_gameliftstreams_core(lua_State *L) {
+  luaL_checkversion(L);
+  gls_global_init();
+  lua_newtable(L);
+  lua_pushcfunction(L, gls_l_sigv4_sign);
+  lua_setfield(L, -2, "sigv4_sign");
+  gls_l_client_open(L);
+  lua_pushliteral(L, GLS_VERSION);
+  lua_setfield(L, -2, "_VERSION");
+  return 1;
+}

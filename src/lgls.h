@@ -1,0 +1,14 @@
+/* lgls.h - internal prototypes of the Lua binding (luaopen_gameliftstreams_core). */
+#ifndef LGLS_H
+#define LGLS_H
+#include <lua.h>
+#include <lauxlib.h>
+
+/* gameliftstreams.core.sigv4_sign(params) -> result table (lgls_sigv4.c).
+ * The contract is DESIGN.md's `require("gameliftstreams.sigv4").sign{...}`. */
+int gls_l_sigv4_sign(lua_State *L);
+
+/* Registers the client type and its functions into the table on top (lgls_client.c). */
+void gls_l_client_open(lua_State *L);
+
+#endif

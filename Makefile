@@ -52,7 +52,7 @@ PC_FILE    = $(B)/gls.pc
 .PHONY: all check install uninstall clean deps test-c test-lua test-asan bench lint
 all: $(STATIC_LIB) $(SHARED_LIB) $(LUA_MODULE) $(GLSRUN) $(PC_FILE)
 
-$(B)/obj/%.o: src/%.c src/gls.h src/gls_private.h
+$(B)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(GLS_CFLAGS) $(CFLAGS) -c -o $@ $<
 

@@ -104,4 +104,123 @@ gls_status gls_signer_sign(gls_signer *s, const gls_sigv4_params *params,
 /* Lower-case hex SHA-256 of data into out[65]. */
 void gls_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* ---------------------------------------------------------------- model */
+/* Tables written by tools/genmodel.py into src/model.c (all static data). */
+
+enum { GLS_T_STRUCT, GLS_T_LIST, GLS_T_MAP, GLS_T_STRING, GLS_T_INTEGER, GLS_T_LONG,
+       GLS_T_BOOLEAN, GLS_T_TIMESTAMP, GLS_T_DOUBLE, GLS_T_BLOB };
+enum { GLS_LOC_BODY, GLS_LOC_URI, GLS_LOC_QUERY, GLS_LOC_HEADER };
+enum { GLS_M_REQUIRED = 1, GLS_M_IDEMPOTENCY = 2 };
+enum { GLS_S_SENSITIVE = 1, GLS_S_HAS_MIN = 2, GLS_S_HAS_MAX = 4, GLS_S_ERROR = 8,
+       GLS_S_RETRYABLE = 16, GLS_S_THROTTLING = 32 };
+
+typedef struct gls_member {
+  const char *name;        /* the model's member name */
+  const char *wire_name;   /* locationName: URI label / query key / header */
+  int shape;               /* index into gls_shapes */
+  int location;            /* GLS_LOC_* */
+  int flags;               /* GLS_M_* */
+} gls_member;
+
+typedef struct gls_shape {
+  const char *name;
+  int type;                /* GLS_T_* */
+  int flags;               /* GLS_S_* */
+  long long min, max;      /* length (string, list, map) or range (numbers) */
+  int pattern;             /* index into gls_patterns (POSIX ERE), -1 = none */
+  int first_enum, nenums;  /* slice of gls_enum_values */
+  int first_member, nmembers; /* slice of gls_members (structures) */
+  int elem, key;           /* list member / map value, map key: shape indexes */
+} gls_shape;
+
+typedef struct gls_error_shape {
+  const char *name;
+  int http_status;
+  int shape;
+} gls_error_shape;
+
+typedef struct gls_operation {
+  const char *name;        /* "CreateStreamSessionConnection" */
+  const char *snake;       /* "create_stream_session_connection" */
+  const char *method;
+  const char *uri;         /* request URI template, "{Label}" placeholders */
+  int status;              /* HTTP status of success */
+  int input, output;       /* shape indexes, -1 = none */
+} gls_operation;
+
+extern const char *const gls_model_signing_name;
+extern const char *const gls_model_endpoint_prefix;
+extern const char *const gls_model_api_version;
+extern const char *const gls_patterns[];
+extern const size_t gls_npatterns;
+extern const char *const gls_enum_values[];
+extern const gls_member gls_members[];
+extern const gls_shape gls_shapes[];
+extern const size_t gls_nshapes;
+extern const gls_error_shape gls_errors[];
+extern const size_t gls_nerrors;
+extern const gls_operation gls_operations[];
+extern const size_t gls_noperations;
+
+/* By model name or snake_case name; NULL if unknown. */
+const gls_operation *gls_find_operation(const char *name);
+/* The error shape named code (namespace already stripped), or NULL. */
+const gls_error_shape *gls_find_error(const char *code);
+
+/* ---------------------------------------------------------------- requests */
+
+/* Compiled model patterns, one set per client (compiled on first use). */
+typedef struct gls_regexes gls_regexes;
+gls_regexes *gls_regexes_new(void);
+void gls_regexes_free(gls_regexes *p);
+
+/* A request ready to sign: what varies per call, built once and reused by
+ * every attempt (so the ClientToken stays the same). Owns its buffers. */
+typedef struct gls_prepared {
+  const gls_operation *op;
+  gls_buf path;           /* wire path, labels percent-encoded */
+  gls_buf query;          /* wire query without '?', may be empty */
+  gls_buf body;           /* JSON text (wiped on free: offers are sensitive) */
+  int has_body;
+  char client_token[72];  /* the idempotency token used, or "" */
+} gls_prepared;
+
+/* Validates input (a JSON object text; borrowed) against op's input shape
+ * and builds the request. base_path is the endpoint URL's path (borrowed, may
+ * be NULL). On failure err holds a message naming each member and rule and
+ * the status is GLS_E_INVALID_ARGUMENT (not JSON / not an object),
+ * GLS_E_PARAM_VALIDATION, GLS_E_NOMEM or GLS_E_CRYPTO. */
+gls_status gls_prepare(gls_regexes *pat, const gls_operation *op, const char *input,
+                       size_t input_len, const char *base_path, gls_prepared *out,
+                       gls_buf *err);
+void gls_prepared_free(gls_prepared *p);
+
+/* A random (RAND_bytes) UUID v4, lower-case, into out[37]. 0 ok, -1 failure. */
+int gls_uuid4(char out[37]);
+
+/* ---------------------------------------------------------------- results */
+
+struct gls_result {
+  gls_status status;
+  int http_status;
+  char *json;             /* success: output JSON (wiped on free) */
+  size_t json_len;
+  char *code, *message, *request_id;
+  int retryable;
+  int attempts;
+};
+
+gls_result *gls_result_new(void);
+/* Sets status, code and message (copied) on r; returns the status. */
+gls_status gls_result_fail(gls_result *r, gls_status st, const char *code, const char *msg);
+
+/* Parses a service reply into r: success (output JSON, timestamps turned
+ * into epoch seconds) or a rest-json error (code from X-Amzn-ErrorType or
+ * the body's __type/code, message from message/Message). Everything
+ * borrowed. */
+void gls_parse_reply(gls_result *r, const gls_operation *op, int http_status,
+                     const char *body, size_t body_len, const char *error_type_header);
+/* Whether an error (code, HTTP status) is worth retrying. */
+int gls_error_retryable(const char *code, int http_status);
+
 #endif

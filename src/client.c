@@ -1,0 +1,583 @@
+/* client.c - the client handle: options, region/credential/endpoint
+ * resolution, one attempt's signing and curl set-up, blocking calls with
+ * retries, the typed reconnect call. The non-blocking side is in multi.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include "client.h"
+
+static void wipe_str(char **p);
+
+/* ------------------------------------------------------------ helpers */
+
+void gls_client_seterr(gls_client *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+  va_end(ap);
+}
+
+static void wipe_str(char **p) {
+  if (*p) {
+    OPENSSL_cleanse(*p, strlen(*p));
+    free(*p);
+    *p = NULL;
+  }
+}
+
+static int set_str(char **slot, const char *v) {
+  char *copy = NULL;
+  if (v && !(copy = strdup(v))) return -1;
+  wipe_str(slot);
+  *slot = copy;
+  return 0;
+}
+
+int64_t gls_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *env_nonempty(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+gls_status gls_client_create(gls_client **out) {
+  if (!out) return GLS_E_INVALID_ARGUMENT;
+  *out = NULL;
+  gls_client *c = calloc(1, sizeof *c);
+  if (!c) return GLS_E_NOMEM;
+  c->connect_timeout_ms = 60000;
+  c->read_timeout_ms = 60000;
+  c->verify_ssl = 1;
+  c->max_attempts = 3;
+  c->max_response = 16L * 1024 * 1024;
+  c->retry_base_ms = 1000;
+  c->epfd = -1;
+  c->curl_due = -1;
+  unsigned char seed[8];
+  if (RAND_bytes(seed, sizeof seed) != 1) memcpy(seed, &c, sizeof seed < sizeof c ? sizeof seed : sizeof c);
+  memcpy(&c->rng, seed, sizeof c->rng);
+  c->rng |= 1;
+  if (!(c->signer = gls_signer_new()) || !(c->regexes = gls_regexes_new()) ||
+      !(c->easy = curl_easy_init())) {
+    gls_client_destroy(c);
+    return GLS_E_NOMEM;
+  }
+  if (gls_multi_init(c) != GLS_OK) {
+    gls_client_destroy(c);
+    return GLS_E_TRANSPORT;
+  }
+  *out = c;
+  return GLS_OK;
+}
+
+void gls_client_destroy(gls_client *c) {
+  if (!c) return;
+  gls_multi_cleanup(c);
+  if (c->easy) curl_easy_cleanup(c->easy);
+  gls_signer_free(c->signer);
+  gls_regexes_free(c->regexes);
+  wipe_str(&c->region);
+  wipe_str(&c->endpoint_url);
+  wipe_str(&c->access_key_id);
+  wipe_str(&c->secret_access_key);
+  wipe_str(&c->session_token);
+  wipe_str(&c->ca_bundle);
+  wipe_str(&c->ua_extra);
+  gls_resolved_clear(c);
+  OPENSSL_cleanse(c, sizeof *c);
+  free(c);
+}
+
+const char *gls_client_errmsg(const gls_client *c) { return c ? c->errmsg : "no client"; }
+
+gls_status gls_client_setopt_str(gls_client *c, gls_option opt, const char *v) {
+  if (!c) return GLS_E_INVALID_ARGUMENT;
+  char **slot = NULL;
+  switch (opt) {
+  case GLS_OPT_REGION: slot = &c->region; break;
+  case GLS_OPT_ENDPOINT_URL: slot = &c->endpoint_url; break;
+  case GLS_OPT_ACCESS_KEY_ID: slot = &c->access_key_id; break;
+  case GLS_OPT_SECRET_ACCESS_KEY: slot = &c->secret_access_key; break;
+  case GLS_OPT_SESSION_TOKEN: slot = &c->session_token; break;
+  case GLS_OPT_CA_BUNDLE: slot = &c->ca_bundle; break;
+  case GLS_OPT_USER_AGENT_EXTRA: slot = &c->ua_extra; break;
+  case GLS_OPT_RETRY_MODE:
+    if (!v || !strcmp(v, "standard") || !strcmp(v, "adaptive")) c->retry_off = 0;
+    else if (!strcmp(v, "off")) c->retry_off = 1;
+    else {
+      gls_client_seterr(c, "retry_mode must be \"standard\", \"adaptive\" or \"off\"");
+      return GLS_E_INVALID_ARGUMENT;
+    }
+    return GLS_OK;
+  default:
+    gls_client_seterr(c, "option %d does not take a string", (int)opt);
+    return GLS_E_INVALID_ARGUMENT;
+  }
+  if (opt == GLS_OPT_REGION && v && !gls_valid_host_label(v)) {
+    gls_client_seterr(c, "region must be letters, digits and '-' only");
+    return GLS_E_INVALID_ARGUMENT;
+  }
+  if (set_str(slot, v)) return GLS_E_NOMEM;
+  gls_resolved_clear(c);
+  return GLS_OK;
+}
+
+gls_status gls_client_setopt_long(gls_client *c, gls_option opt, long v) {
+  if (!c) return GLS_E_INVALID_ARGUMENT;
+  const char *name = NULL;
+  long lo = 0, hi = 0;
+  long *slot = NULL;
+  switch (opt) {
+  case GLS_OPT_CONNECT_TIMEOUT_MS: name = "connect_timeout"; slot = &c->connect_timeout_ms; hi = 86400000; break;
+  case GLS_OPT_READ_TIMEOUT_MS: name = "read_timeout"; slot = &c->read_timeout_ms; hi = 86400000; break;
+  case GLS_OPT_VERIFY_SSL: name = "verify_ssl"; slot = &c->verify_ssl; hi = 1; break;
+  case GLS_OPT_MAX_ATTEMPTS: name = "max_attempts"; slot = &c->max_attempts; lo = 1; hi = 100; break;
+  case GLS_OPT_MAX_RESPONSE_BYTES: name = "max_response_bytes"; slot = &c->max_response; lo = 1; hi = 1L << 30; break;
+  case GLS_OPT_NO_SIGN_REQUEST: name = "no_sign_request"; slot = &c->no_sign; hi = 1; break;
+  case GLS_OPT_RETRY_BASE_MS: name = "retry_base_delay"; slot = &c->retry_base_ms; hi = 60000; break;
+  case GLS_OPT_TIME_OFFSET_S: name = "time_offset"; slot = &c->time_offset; lo = -86400 * 365; hi = 86400 * 365; break;
+  default:
+    gls_client_seterr(c, "option %d does not take an integer", (int)opt);
+    return GLS_E_INVALID_ARGUMENT;
+  }
+  if (v < lo || v > hi) {
+    gls_client_seterr(c, "%s must be between %ld and %ld, got %ld", name, lo, hi, v);
+    return GLS_E_INVALID_ARGUMENT;
+  }
+  *slot = v;
+  return GLS_OK;
+}
+
+/* ------------------------------------------------------------ resolution */
+
+int gls_valid_host_label(const char *s) {
+  if (!*s || strlen(s) > 63) return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+      return 0;
+  return 1;
+}
+
+void gls_resolved_clear(gls_client *c) {
+  c->resolved = 0;
+  wipe_str(&c->r_region);
+  wipe_str(&c->r_akid);
+  wipe_str(&c->r_secret);
+  wipe_str(&c->r_token);
+  wipe_str(&c->r_origin);
+  wipe_str(&c->r_host);
+  wipe_str(&c->r_base_path);
+}
+
+/* Region, credentials and endpoint as the AWS CLI's first rules give them:
+ * explicit options, then the environment. Resolved once per configuration;
+ * on failure r gets the error. */
+gls_status gls_resolve(gls_client *c, gls_result *r) {
+  if (c->resolved) return GLS_OK;
+  gls_resolved_clear(c);
+  const char *region = c->region ? c->region : env_nonempty("AWS_REGION");
+  if (!region) region = env_nonempty("AWS_DEFAULT_REGION");
+  if (!region)
+    return gls_result_fail(r, GLS_E_NO_REGION, "NoRegion",
+                           "You must specify a region (the region option, AWS_REGION or AWS_DEFAULT_REGION).");
+  if (!gls_valid_host_label(region))
+    return gls_result_fail(r, GLS_E_CONFIG, "InvalidRegion",
+                           "region must be letters, digits and '-' only");
+  if (set_str(&c->r_region, region)) return gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
+  if (!c->no_sign) {
+    const char *akid, *secret, *token;
+    if (c->access_key_id || c->secret_access_key) {
+      akid = c->access_key_id;
+      secret = c->secret_access_key;
+      token = c->session_token;
+    } else {
+      akid = env_nonempty("AWS_ACCESS_KEY_ID");
+      secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+      token = env_nonempty("AWS_SESSION_TOKEN");
+    }
+    if (!akid || !secret)
+      return gls_result_fail(r, GLS_E_NO_CREDENTIALS, "NoCredentials",
+                             akid || secret
+                                 ? "Partial credentials found: both an access key id and a secret access key are needed."
+                                 : "Unable to locate credentials (explicit, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).");
+    if (set_str(&c->r_akid, akid) || set_str(&c->r_secret, secret) || set_str(&c->r_token, token))
+      return gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
+  }
+  char def[256];
+  const char *url = c->endpoint_url;
+  if (!url) {
+    snprintf(def, sizeof def, "https://%s.%s.api.aws", gls_model_endpoint_prefix, c->r_region);
+    url = def;
+  }
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+  gls_status st = GLS_OK;
+  if (!u) return gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+    st = gls_result_fail(r, GLS_E_CONFIG, "InvalidEndpoint",
+                         "endpoint_url must be an http:// or https:// URL with a host");
+    goto out;
+  }
+  curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+  curl_url_get(u, CURLUPART_PATH, &path, 0);
+  gls_buf b = {0}, o = {0};
+  gls_buf_printf(&b, "%s%s%s", host, port ? ":" : "", port ? port : "");
+  gls_buf_printf(&o, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+  c->r_host = b.data;
+  c->r_origin = o.data;
+  c->r_base_path = strdup(path && strcmp(path, "/") ? path : "");
+  if (!c->r_host || !c->r_origin || !c->r_base_path) {
+    st = gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
+    goto out;
+  }
+  c->resolved = 1;
+out:
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_free(path);
+  curl_url_cleanup(u);
+  return st;
+}
+
+/* ------------------------------------------------------------ one attempt */
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
+  gls_request *q = ud;
+  size_t len = sz * n;
+  if (q->resp.len + len > (size_t)q->c->max_response) {
+    q->too_large = 1;
+    return 0;
+  }
+  return gls_buf_add(&q->resp, p, len) ? 0 : len;
+}
+
+static void header_value(const char *line, size_t n, size_t name_len, char *out, size_t outn) {
+  const char *v = line + name_len;
+  const char *end = line + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+  size_t k = (size_t)(end - v);
+  if (k >= outn) k = outn - 1;
+  memcpy(out, v, k);
+  out[k] = '\0';
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
+  gls_request *q = ud;
+  size_t len = sz * n;
+  if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+    q->h_request_id[0] = q->h_error_type[0] = q->h_date[0] = '\0';
+  } else if (len > 17 && !strncasecmp(p, "x-amzn-requestid:", 17)) {
+    header_value(p, len, 17, q->h_request_id, sizeof q->h_request_id);
+  } else if (len > 17 && !strncasecmp(p, "x-amz-request-id:", 17) && !q->h_request_id[0]) {
+    header_value(p, len, 17, q->h_request_id, sizeof q->h_request_id);
+  } else if (len > 17 && !strncasecmp(p, "x-amzn-errortype:", 17)) {
+    header_value(p, len, 17, q->h_error_type, sizeof q->h_error_type);
+  } else if (len > 5 && !strncasecmp(p, "date:", 5)) {
+    header_value(p, len, 5, q->h_date, sizeof q->h_date);
+  }
+  return len;
+}
+
+/* Signs the prepared request for this attempt and configures easy for it.
+ * On failure fills q->result. */
+gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
+  gls_client *c = q->c;
+  const gls_prepared *p = &q->prep;
+  char buf[512];
+  curl_slist_free_all(q->headers);
+  q->headers = NULL;
+  gls_buf_reset(&q->resp);
+  q->too_large = 0;
+  q->h_request_id[0] = q->h_error_type[0] = q->h_date[0] = '\0';
+
+  gls_buf url = {0};
+  if (gls_buf_adds(&url, c->r_origin) || gls_buf_add(&url, p->path.data, p->path.len) ||
+      (p->query.len && (gls_buf_addc(&url, '?') || gls_buf_add(&url, p->query.data, p->query.len)))) {
+    gls_buf_free(&url);
+    return gls_result_fail(q->result, GLS_E_NOMEM, "NoMemory", "out of memory");
+  }
+
+  struct curl_slist *h = NULL;
+#define ADDH(...) do { snprintf(buf, sizeof buf, __VA_ARGS__); \
+    struct curl_slist *t_ = curl_slist_append(h, buf); if (!t_) goto nomem; h = t_; } while (0)
+  ADDH("Host: %s", c->r_host);
+  if (p->has_body) ADDH("Content-Type: application/json");
+  if (!c->no_sign) {
+    gls_header hs[2] = {{"Host", 4, c->r_host, strlen(c->r_host)},
+                        {"Content-Type", 12, "application/json", 16}};
+    gls_sigv4_params sp = {0};
+    sp.method = p->op->method;
+    sp.path = p->path.data;
+    sp.query = p->query.len ? p->query.data : NULL;
+    sp.headers = hs;
+    sp.nheaders = p->has_body ? 2 : 1;
+    sp.body = p->body.data;
+    sp.body_len = p->body.len;
+    sp.access_key_id = c->r_akid;
+    sp.secret_access_key = c->r_secret;
+    sp.session_token = c->r_token;
+    sp.region = c->r_region;
+    sp.service = gls_model_signing_name;
+    sp.time = (int64_t)time(NULL) + c->time_offset;
+    sp.normalize_path = 1;
+    sp.double_encode = 1;
+    gls_sigv4_result sr;
+    char err[256] = "";
+    gls_status st = gls_signer_sign(c->signer, &sp, &sr, err, sizeof err);
+    if (st != GLS_OK) {
+      curl_slist_free_all(h);
+      gls_buf_free(&url);
+      return gls_result_fail(q->result, st, "SigningError", err);
+    }
+    for (size_t i = 0; i < sr.nadded; i++) {
+      gls_buf line = {0};
+      if (gls_buf_add(&line, sr.added[i].name, sr.added[i].name_len) || gls_buf_adds(&line, ": ") ||
+          gls_buf_add(&line, sr.added[i].value, sr.added[i].value_len)) {
+        gls_buf_wipe_free(&line);
+        goto nomem;
+      }
+      struct curl_slist *t = curl_slist_append(h, line.data);
+      gls_buf_wipe_free(&line);
+      if (!t) goto nomem;
+      h = t;
+    }
+  }
+  ADDH("User-Agent: gls/%s %s%s", GLS_VERSION, curl_version(), "");
+  if (c->ua_extra) ADDH("X-Gls-Agent: %.400s", c->ua_extra);
+  ADDH("Expect:");
+  ADDH("Accept: application/json");
+#undef ADDH
+  q->headers = h;
+
+  curl_easy_reset(easy);
+  curl_easy_setopt(easy, CURLOPT_URL, url.data);
+  gls_buf_free(&url);
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, p->op->method);
+  if (p->has_body || !strcmp(p->op->method, "POST") || !strcmp(p->op->method, "PUT") ||
+      !strcmp(p->op->method, "PATCH")) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, p->body.data ? p->body.data : "");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body.len);
+  } else if (!strcmp(p->op->method, "GET")) {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, q->headers);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, q);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, q);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, q);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  if (c->read_timeout_ms > 0) {
+    /* "read timeout": fail after this long without a byte received. */
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (c->read_timeout_ms + 999) / 1000);
+  }
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, c->verify_ssl ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, c->verify_ssl ? 2L : 0L);
+  if (c->ca_bundle) curl_easy_setopt(easy, CURLOPT_CAINFO, c->ca_bundle);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  q->attempts++;
+  q->result->attempts = q->attempts;
+  return GLS_OK;
+nomem:
+  curl_slist_free_all(h);
+  gls_buf_free(&url);
+  return gls_result_fail(q->result, GLS_E_NOMEM, "NoMemory", "out of memory");
+}
+
+/* Turns a finished transfer into q->result. Returns the delay in ms before
+ * another attempt, or -1 when the result is final. */
+long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
+  gls_client *c = q->c;
+  gls_result *r = q->result;
+  long http = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
+  free(r->request_id);
+  r->request_id = q->h_request_id[0] ? strdup(q->h_request_id) : NULL;
+  r->http_status = (int)http;
+  if (rc != CURLE_OK) {
+    char msg[300];
+    if (q->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+      snprintf(msg, sizeof msg, "the reply body is larger than max_response_bytes (%ld)", c->max_response);
+      gls_result_fail(r, GLS_E_RESPONSE_TOO_LARGE, "ResponseTooLarge", msg);
+      r->retryable = 0;
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+      long connect_ms = 0;
+      curl_off_t ct = 0;
+      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &ct);
+      connect_ms = (long)(ct / 1000);
+      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"", ct == 0 ? "Connect" : "Read",
+               c->r_origin);
+      (void)connect_ms;
+      gls_result_fail(r, GLS_E_TIMEOUT, "Timeout", msg);
+      r->retryable = 1;
+    } else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+               rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+               rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_ISSUER_ERROR) {
+      snprintf(msg, sizeof msg, "TLS failure talking to \"%s\": %s", c->r_origin, curl_easy_strerror(rc));
+      gls_result_fail(r, GLS_E_TLS, "TLSError", msg);
+      r->retryable = 0;
+    } else {
+      snprintf(msg, sizeof msg, "Could not connect to the endpoint URL \"%s\": %s", c->r_origin,
+               curl_easy_strerror(rc));
+      gls_result_fail(r, GLS_E_TRANSPORT, "ConnectionError", msg);
+      r->retryable = 1;
+    }
+  } else {
+    gls_parse_reply(r, q->prep.op, (int)http, q->resp.data ? q->resp.data : "", q->resp.len,
+                    q->h_error_type);
+  }
+  gls_buf_wipe_free(&q->resp);
+  if (r->status == GLS_OK || !r->retryable || c->retry_off || q->attempts >= c->max_attempts ||
+      q->cancelled)
+    return -1;
+  /* full jitter: uniform in [0, min(20 s, base * 2^(attempt-1))) */
+  double cap = (double)c->retry_base_ms * (double)(1L << (q->attempts - 1 < 20 ? q->attempts - 1 : 20));
+  if (cap > 20000) cap = 20000;
+  c->rng ^= c->rng << 13;
+  c->rng ^= c->rng >> 7;
+  c->rng ^= c->rng << 17;
+  return (long)(cap * (double)(c->rng >> 11) / 9007199254740992.0);
+}
+
+/* ------------------------------------------------------------ requests */
+
+gls_request *gls_request_new(gls_client *c, const char *operation, const char *input,
+                             size_t input_len, gls_status *st) {
+  gls_request *q = calloc(1, sizeof *q);
+  if (!q || !(q->result = gls_result_new())) {
+    free(q);
+    *st = GLS_E_NOMEM;
+    return NULL;
+  }
+  q->c = c;
+  *st = GLS_OK;
+  const gls_operation *op = gls_find_operation(operation);
+  if (!op) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "unknown operation \"%.120s\"", operation ? operation : "(null)");
+    *st = gls_result_fail(q->result, GLS_E_UNKNOWN_OPERATION, "UnknownOperation", msg);
+    return q;
+  }
+  if ((*st = gls_resolve(c, q->result)) != GLS_OK) return q;
+  gls_buf err = {0};
+  *st = gls_prepare(c->regexes, op, input ? input : "", input ? input_len : 0, c->r_base_path,
+                    &q->prep, &err);
+  if (*st != GLS_OK)
+    gls_result_fail(q->result, *st, *st == GLS_E_PARAM_VALIDATION ? "ParamValidation" : "InvalidInput",
+                    err.data ? err.data : "invalid input");
+  gls_buf_free(&err);
+  return q;
+}
+
+/* Frees q; returns its result (owned by the caller now). */
+gls_result *gls_request_release(gls_request *q) {
+  gls_result *r = q->result;
+  curl_slist_free_all(q->headers);
+  gls_buf_wipe_free(&q->resp);
+  gls_prepared_free(&q->prep);
+  free(q);
+  return r;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+}
+
+gls_status gls_call(gls_client *c, const char *operation, const char *input, size_t input_len,
+                    gls_result **out) {
+  if (!c || !out) return GLS_E_INVALID_ARGUMENT;
+  *out = NULL;
+  if (c->in_blocking) {
+    gls_client_seterr(c, "gls_call is not re-entrant on one client");
+    return GLS_E_BUSY;
+  }
+  gls_status st;
+  gls_request *q = gls_request_new(c, operation, input, input_len, &st);
+  if (!q) return st;
+  if (st == GLS_E_INVALID_ARGUMENT) {
+    gls_client_seterr(c, "%s", q->result->message ? q->result->message : "invalid input");
+    gls_result_free(gls_request_release(q));
+    return st;
+  }
+  c->in_blocking = 1;
+  while (st == GLS_OK) {
+    if ((st = gls_attempt_setup(q, c->easy)) != GLS_OK) break;
+    CURLcode rc = curl_easy_perform(c->easy);
+    long delay = gls_attempt_finish(q, c->easy, rc);
+    st = q->result->status;
+    if (delay < 0) break;
+    sleep_ms(delay);
+    st = GLS_OK;
+  }
+  c->in_blocking = 0;
+  if (st != GLS_OK && q->result->message)
+    gls_client_seterr(c, "%s: %s", q->result->code ? q->result->code : "error", q->result->message);
+  *out = gls_request_release(q);
+  return st;
+}
+
+gls_status gls_create_stream_session_connection(gls_client *c, const char *identifier,
+                                                const char *stream_session_identifier,
+                                                const char *signal_request, const char *client_token,
+                                                char **signal_response, gls_result **out_result) {
+  if (out_result) *out_result = NULL;
+  if (signal_response) *signal_response = NULL;
+  if (!c || !signal_response) return GLS_E_INVALID_ARGUMENT;
+  json_t *in = json_object();
+  if (!in) return GLS_E_NOMEM;
+  if (identifier) json_object_set_new(in, "Identifier", json_string(identifier));
+  if (stream_session_identifier)
+    json_object_set_new(in, "StreamSessionIdentifier", json_string(stream_session_identifier));
+  if (signal_request) json_object_set_new(in, "SignalRequest", json_string(signal_request));
+  if (client_token) json_object_set_new(in, "ClientToken", json_string(client_token));
+  char *text = json_dumps(in, JSON_COMPACT);
+  json_decref(in);
+  if (!text) {
+    gls_client_seterr(c, "identifiers and signal_request must be valid UTF-8");
+    return GLS_E_INVALID_ARGUMENT;
+  }
+  gls_result *r = NULL;
+  gls_status st = gls_call(c, "CreateStreamSessionConnection", text, strlen(text), &r);
+  OPENSSL_cleanse(text, strlen(text));
+  free(text);
+  if (st == GLS_OK) {
+    json_t *doc = json_loadb(r->json, r->json_len, 0, NULL);
+    json_t *sr = json_object_get(doc, "SignalResponse");
+    if (json_is_string(sr) && !(*signal_response = strdup(json_string_value(sr)))) st = GLS_E_NOMEM;
+    else if (!json_is_string(sr)) {
+      st = gls_result_fail(r, GLS_E_BAD_RESPONSE, "BadResponse", "the reply has no SignalResponse");
+    }
+    if (doc) {
+      if (json_is_string(sr)) OPENSSL_cleanse((void *)json_string_value(sr), json_string_length(sr));
+      json_decref(doc);
+    }
+  }
+  if (out_result) *out_result = r;
+  else gls_result_free(r);
+  return st;
+}

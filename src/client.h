@@ -1,0 +1,68 @@
+/* client.h - the client and request structures, shared by client.c and
+ * multi.c only. Not installed. */
+#ifndef GLS_CLIENT_H
+#define GLS_CLIENT_H
+
+#include <curl/curl.h>
+#include "gls_private.h"
+
+enum { REQ_RUNNING = 1, REQ_BACKOFF, REQ_DONE };
+
+struct gls_request {
+  gls_client *c;
+  gls_request *prev, *next;   /* c->active (running/backoff) or c->done list */
+  gls_done_fn done;
+  void *ud;                   /* borrowed, handed back to done */
+  gls_prepared prep;          /* built once; every attempt reuses it */
+  CURL *easy;                 /* non-blocking requests own theirs */
+  struct curl_slist *headers; /* this attempt's headers (signed) */
+  gls_buf resp;               /* this attempt's body, bounded */
+  int too_large, cancelled, state, attempts;
+  int64_t due_ms;             /* REQ_BACKOFF: when to try again */
+  gls_result *result;
+  char h_request_id[128], h_error_type[256], h_date[64];
+};
+
+struct gls_client {
+  char errmsg[512];
+  /* options (owned, secrets wiped) */
+  char *region, *endpoint_url, *access_key_id, *secret_access_key, *session_token;
+  char *ca_bundle, *ua_extra;
+  long connect_timeout_ms, read_timeout_ms, verify_ssl, max_attempts, max_response;
+  long no_sign, retry_base_ms, time_offset;
+  int retry_off;
+  /* resolved configuration (owned copies; cleared when an option changes) */
+  int resolved;
+  char *r_region, *r_akid, *r_secret, *r_token, *r_origin, *r_host, *r_base_path;
+  gls_signer *signer;
+  gls_regexes *regexes;
+  /* blocking */
+  CURL *easy;
+  int in_blocking;
+  /* non-blocking */
+  CURLM *multi;
+  int epfd;
+  int64_t curl_due;           /* curl's timer, monotonic ms, -1 = none */
+  gls_request *active;        /* running or waiting to retry */
+  gls_request *done_head, *done_tail; /* finished, callbacks pending */
+  size_t in_flight;
+  int in_callback;
+  uint64_t rng;               /* xorshift state for retry jitter */
+};
+
+void gls_client_seterr(gls_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t gls_now_ms(void);
+int gls_valid_host_label(const char *s);
+void gls_resolved_clear(gls_client *c);
+gls_status gls_resolve(gls_client *c, gls_result *r);
+
+gls_request *gls_request_new(gls_client *c, const char *operation, const char *input,
+                             size_t input_len, gls_status *st);
+gls_result *gls_request_release(gls_request *q);
+gls_status gls_attempt_setup(gls_request *q, CURL *easy);
+long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc);
+
+gls_status gls_multi_init(gls_client *c);
+void gls_multi_cleanup(gls_client *c);
+
+#endif

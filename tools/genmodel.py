@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Writes gls's own model tables from the GameLift Streams service model.
+
+    python3 tools/genmodel.py ../shared/reference/gameliftstreams
+
+Outputs src/model.c (operations, shapes, members, enums, patterns, errors for
+the C core) and lua/gameliftstreams/model.lua (paginators and waiters). Both
+are committed: builds and installs never need the model files. Run it again
+when the service model changes, and commit the result.
+
+Patterns are translated from the model's ECMAScript flavour to POSIX ERE
+(regcomp), which the C core uses: \\d becomes [0-9], \\xHH the character,
+and a '-' that follows a range inside [...] moves to the end of the set.
+The translation is checked here against Python's re on sample strings.
+"""
+import json
+import os
+import re
+import sys
+
+TYPES = {"structure": "GLS_T_STRUCT", "list": "GLS_T_LIST", "map": "GLS_T_MAP",
+         "string": "GLS_T_STRING", "integer": "GLS_T_INTEGER", "long": "GLS_T_LONG",
+         "boolean": "GLS_T_BOOLEAN", "timestamp": "GLS_T_TIMESTAMP",
+         "double": "GLS_T_DOUBLE", "float": "GLS_T_DOUBLE", "blob": "GLS_T_BLOB"}
+LOCS = {None: "GLS_LOC_BODY", "uri": "GLS_LOC_URI", "querystring": "GLS_LOC_QUERY",
+        "header": "GLS_LOC_HEADER"}
+
+
+def snake(name):
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    return s.lower()
+
+
+def to_posix(pat):
+    pat = re.sub(r"\\x([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), pat)
+    out, i, in_set, prev_range = [], 0, False, False
+    moved_dash = False
+    while i < len(pat):
+        c = pat[i]
+        if c == "\\":
+            n = pat[i + 1]
+            if n == "d":
+                out.append("0-9" if in_set else "[0-9]")
+                i += 2
+                continue
+            if n == "x":
+                out.append(chr(int(pat[i + 2:i + 4], 16)))
+                i += 4
+                continue
+            out.append(pat[i:i + 2])
+            i += 2
+            continue
+        if not in_set and c == "[":
+            in_set, prev_range, moved_dash = True, False, False
+            out.append(c)
+        elif in_set and c == "]":
+            if moved_dash:
+                out.append("-")
+            in_set = False
+            out.append(c)
+        elif in_set and c == "-" and i + 1 < len(pat) and pat[i + 1] != "]" and \
+                out[-1] != "[":
+            if prev_range:  # "0-9-_": this '-' is a literal
+                moved_dash = True
+                prev_range = False
+            else:
+                out.append(c)
+                out.append(pat[i + 1])
+                prev_range = True
+                i += 2
+                continue
+        else:
+            prev_range = False
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+SAMPLES = ["", "a", "abc-123", "sg-1AB2C3De4", "arn:aws:gameliftstreams:us-west-2:111122223333:streamgroup/sg-1",
+           "arn:aws:iam::111122223333:role/x", "s3://bucket/path/", "s3://bk/x.zip", "10.0.0.1/24",
+           "300.1.1.1/8", "-_./!+@ x", "key=value", "Ab_9", "9ab", "has space", "tab\t", "ünï",
+           "a/b+c=", "x" * 200, "!~", "s3://a/", "arn:aws:gameliftstreams:r:123:x"]
+
+
+def c_str(s):
+    if s is None:
+        return "NULL"
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main(refdir):
+    model = json.load(open(os.path.join(refdir, "service-2.json")))
+    pag = json.load(open(os.path.join(refdir, "paginators-1.json")))["pagination"]
+    wai = json.load(open(os.path.join(refdir, "waiters-2.json")))["waiters"]
+    shapes = model["shapes"]
+    names = sorted(shapes)
+    index = {n: i for i, n in enumerate(names)}
+
+    patterns = []
+    for n in names:
+        p = shapes[n].get("pattern")
+        if p is not None and p not in patterns:
+            patterns.append(p)
+    posix = [to_posix(p) for p in patterns]
+    for p, q in zip(patterns, posix):
+        for s in SAMPLES:
+            if bool(re.search(p, s)) != bool(re.search(q, s)):
+                sys.exit("pattern translation differs for %r -> %r on %r" % (p, q, s))
+
+    members, enums, lines = [], [], []
+    for n in names:
+        s = shapes[n]
+        first = len(members)
+        req = set(s.get("required", []))
+        for mn, mm in s.get("members", {}).items():
+            flags = []
+            if mn in req:
+                flags.append("GLS_M_REQUIRED")
+            if mm.get("idempotencyToken"):
+                flags.append("GLS_M_IDEMPOTENCY")
+            members.append("  {%s, %s, %d, %s, %s}," % (
+                c_str(mn), c_str(mm.get("locationName", mn)), index[mm["shape"]],
+                LOCS[mm.get("location")], " | ".join(flags) or "0"))
+        efirst = len(enums)
+        enums.extend(s.get("enum", []))
+        flags = []
+        if s.get("sensitive"):
+            flags.append("GLS_S_SENSITIVE")
+        if "min" in s:
+            flags.append("GLS_S_HAS_MIN")
+        if "max" in s:
+            flags.append("GLS_S_HAS_MAX")
+        if s.get("exception"):
+            flags.append("GLS_S_ERROR")
+        if s.get("retryable"):
+            flags.append("GLS_S_RETRYABLE")
+            if s["retryable"].get("throttling"):
+                flags.append("GLS_S_THROTTLING")
+        elem = key = 0
+        if s["type"] == "list":
+            elem = index[s["member"]["shape"]]
+        if s["type"] == "map":
+            key, elem = index[s["key"]["shape"]], index[s["value"]["shape"]]
+        pat = patterns.index(s["pattern"]) if "pattern" in s else -1
+        lines.append("  {%s, %s, %s, %dLL, %dLL, %d, %d, %d, %d, %d, %d, %d}," % (
+            c_str(n), TYPES[s["type"]], " | ".join(flags) or "0",
+            int(s.get("min", 0)), int(s.get("max", 0)), pat, efirst, len(enums) - efirst,
+            first, len(members) - first, elem, key))
+        # error shapes carry their HTTP status in the key slot? no: separate table
+    errors = []
+    for n in names:
+        s = shapes[n]
+        if s.get("exception"):
+            errors.append("  {%s, %d, %d}," % (c_str(n), s.get("error", {}).get("httpStatusCode", 400),
+                                                index[n]))
+    ops = []
+    for on in sorted(model["operations"]):
+        o = model["operations"][on]
+        ops.append("  {%s, %s, %s, %s, %d, %d, %d}," % (
+            c_str(on), c_str(snake(on)), c_str(o["http"]["method"]), c_str(o["http"]["requestUri"]),
+            o["http"].get("responseCode", 200),
+            index[o["input"]["shape"]] if "input" in o else -1,
+            index[o["output"]["shape"]] if "output" in o else -1))
+
+    meta = model["metadata"]
+    out = []
+    out.append("/* model.c - GameLift Streams operation and shape tables, API version %s.\n"
+               " * Written by tools/genmodel.py from the service model; do not edit by hand. */\n"
+               % meta["apiVersion"])
+    out.append('#include "gls_private.h"\n')
+    out.append("const char *const gls_model_signing_name = %s;" % c_str(meta["signingName"]))
+    out.append("const char *const gls_model_endpoint_prefix = %s;" % c_str(meta["endpointPrefix"]))
+    out.append("const char *const gls_model_api_version = %s;\n" % c_str(meta["apiVersion"]))
+    out.append("const char *const gls_patterns[] = {")
+    out += ["  %s," % c_str(p) for p in posix]
+    out.append("};\nconst size_t gls_npatterns = %d;\n" % len(posix))
+    out.append("const char *const gls_enum_values[] = {")
+    out += ["  %s," % c_str(e) for e in enums]
+    out.append("  NULL\n};\n")
+    out.append("const gls_member gls_members[] = {")
+    out += members
+    out.append("};\n")
+    out.append("const gls_shape gls_shapes[] = {")
+    out += lines
+    out.append("};\nconst size_t gls_nshapes = %d;\n" % len(names))
+    out.append("const gls_error_shape gls_errors[] = {")
+    out += errors
+    out.append("};\nconst size_t gls_nerrors = %d;\n" % len(errors))
+    out.append("const gls_operation gls_operations[] = {")
+    out += ops
+    out.append("};\nconst size_t gls_noperations = %d;" % len(ops))
+    with open("src/model.c", "w") as f:
+        f.write("\n".join(out) + "\n")
+
+    lua = ["-- gameliftstreams.model: paginators and waiters of the GameLift Streams model.",
+           "-- Written by tools/genmodel.py; do not edit by hand.", "local M = {}", "",
+           "M.paginators = {"]
+    for on in sorted(pag):
+        p = pag[on]
+        lua.append('  %s = { input_token = "%s", output_token = "%s", limit_key = "%s", result_key = "%s" },'
+                   % (on, p["input_token"], p["output_token"], p.get("limit_key", ""), p["result_key"]))
+    lua.append("}\n\nM.waiters = {")
+    for wn in sorted(wai):
+        w = wai[wn]
+        lua.append('  %s = {' % wn)
+        lua.append('    operation = "%s", delay = %d, max_attempts = %d,' % (w["operation"], w["delay"], w["maxAttempts"]))
+        lua.append('    acceptors = {')
+        for a in w["acceptors"]:
+            parts = ['matcher = "%s"' % a["matcher"], 'state = "%s"' % a["state"]]
+            if "argument" in a:
+                parts.append('argument = "%s"' % a["argument"])
+            e = a["expected"]
+            parts.append("expected = %s" % (('"%s"' % e) if isinstance(e, str) else str(e).lower()))
+            lua.append("      { %s }," % ", ".join(parts))
+        lua.append("    },\n  },")
+    lua.append("}\n\nreturn M")
+    with open("lua/gameliftstreams/model.lua", "w") as f:
+        f.write("\n".join(lua) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/gameliftstreams")

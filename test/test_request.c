@@ -1,0 +1,129 @@
+/* test_request.c - model tables, validation and request building (no network). */
+#include <stdlib.h>
+#include <string.h>
+#include "gls_private.h"
+#include "tap.h"
+
+static gls_status prep(gls_regexes *re, const char *op, const char *in, gls_prepared *p, gls_buf *err) {
+  gls_buf_reset(err);
+  return gls_prepare(re, gls_find_operation(op), in, strlen(in), NULL, p, err);
+}
+
+int main(void) {
+  gls_regexes *re = gls_regexes_new();
+  gls_prepared p;
+  gls_buf err = {0};
+
+  ok(gls_operation_count() == 30, "the model has 30 operations (got %zu)", gls_operation_count());
+  ok(gls_find_operation("CreateStreamSessionConnection") == gls_find_operation("create_stream_session_connection"),
+     "operations are found by model name and by snake_case name");
+  ok(gls_find_operation("NoSuchThing") == NULL, "unknown operations are not found");
+  const gls_operation *op = gls_find_operation("CreateStreamSessionConnection");
+  is_str(op->method, "POST", "reconnect is a POST");
+  is_str(op->uri, "/streamgroups/{Identifier}/streamsessions/{StreamSessionIdentifier}/connections",
+         "reconnect URI template");
+
+  /* the reconnect call, built */
+  ok(prep(re, "CreateStreamSessionConnection",
+          "{\"Identifier\":\"sg-1AB2C3De4\",\"StreamSessionIdentifier\":\"ABC123def4567\",\"SignalRequest\":\"offer\"}",
+          &p, &err) == GLS_OK, "a valid reconnect input prepares");
+  is_str(p.path.data, "/streamgroups/sg-1AB2C3De4/streamsessions/ABC123def4567/connections", "path labels filled");
+  ok(p.query.len == 0, "no query");
+  ok(strlen(p.client_token) == 36 && p.client_token[14] == '4', "a UUID v4 ClientToken was made: %s", p.client_token);
+  ok(strstr(p.body.data, p.client_token) && strstr(p.body.data, "\"SignalRequest\":\"offer\""),
+     "body carries the token and the offer");
+  ok(!strstr(p.body.data, "Identifier"), "URI members stay out of the body");
+  gls_prepared_free(&p);
+
+  /* ARN identifiers are percent-encoded as one label */
+  ok(prep(re, "GetStreamGroup",
+          "{\"Identifier\":\"arn:aws:gameliftstreams:us-west-2:111122223333:streamgroup/sg-1AB2C3De4\"}", &p,
+          &err) == GLS_OK, "an ARN identifier is valid");
+  is_str(p.path.data, "/streamgroups/arn%3Aaws%3Agameliftstreams%3Aus-west-2%3A111122223333%3Astreamgroup%2Fsg-1AB2C3De4",
+         "':' and '/' in an ARN label are encoded");
+  ok(!p.has_body, "GET has no body");
+  gls_prepared_free(&p);
+
+  /* a given ClientToken is kept */
+  ok(prep(re, "CreateStreamSessionConnection",
+          "{\"Identifier\":\"sg-1\",\"StreamSessionIdentifier\":\"s-1\",\"SignalRequest\":\"o\",\"ClientToken\":\"tok-12345678901234567890123456789012\"}",
+          &p, &err) == GLS_OK, "explicit token accepted");
+  is_str(p.client_token, "tok-12345678901234567890123456789012", "explicit ClientToken kept");
+  gls_prepared_free(&p);
+
+  /* query members, repeated list keys */
+  ok(prep(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"Status\":\"ACTIVE\",\"MaxResults\":25}", &p, &err) == GLS_OK,
+     "list input prepares");
+  is_str(p.query.data, "Status=ACTIVE&MaxResults=25", "query built from querystring members");
+  gls_prepared_free(&p);
+  ok(prep(re, "RemoveStreamGroupLocations", "{\"Identifier\":\"sg-1\",\"Locations\":[\"us-east-1\",\"eu-west-1\"]}", &p, &err) == GLS_OK,
+     "list query member prepares");
+  is_str(p.query.data, "locations=us-east-1&locations=eu-west-1", "list query members repeat the key");
+  gls_prepared_free(&p);
+
+  /* validation: each rule names the member */
+  ok(prep(re, "CreateStreamSessionConnection", "{\"Identifier\":\"sg-1\",\"StreamSessionIdentifier\":\"s\"}", &p, &err)
+         == GLS_E_PARAM_VALIDATION && strstr(err.data, "Missing required parameter in input: \"SignalRequest\""),
+     "required: %s", err.data);
+  ok(prep(re, "CreateStreamSessionConnection", "{\"Identifier\":\"sg 1\",\"StreamSessionIdentifier\":\"s\",\"SignalRequest\":\"o\"}", &p, &err)
+         == GLS_E_PARAM_VALIDATION && strstr(err.data, "Invalid value for parameter Identifier, value: \"sg 1\", must match pattern"),
+     "pattern: %s", err.data);
+  ok(prep(re, "CreateStreamSessionConnection", "{\"Identifier\":\"\",\"StreamSessionIdentifier\":\"s\",\"SignalRequest\":\"o\"}", &p, &err)
+         == GLS_E_PARAM_VALIDATION && strstr(err.data, "Invalid length for parameter Identifier, value: 0, valid min length: 1"),
+     "min length: %s", err.data);
+  ok(prep(re, "CreateStreamSessionConnection", "{\"Identifier\":\"sg-1\",\"StreamSessionIdentifier\":\"s\",\"SignalRequest\":\"\"}", &p, &err)
+         == GLS_E_PARAM_VALIDATION && strstr(err.data, "SignalRequest"),
+     "empty offer refused: %s", err.data);
+  ok(prep(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"Status\":\"NAPPING\"}", &p, &err) == GLS_E_PARAM_VALIDATION &&
+         strstr(err.data, "Invalid value for parameter Status, value: \"NAPPING\", valid values: "),
+     "enum: %s", err.data);
+  ok(prep(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"MaxResults\":0}", &p, &err) == GLS_E_PARAM_VALIDATION &&
+         strstr(err.data, "Invalid range for parameter MaxResults, value: 0, valid min value: 1"),
+     "range: %s", err.data);
+  ok(prep(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"MaxResults\":\"ten\"}", &p, &err) == GLS_E_PARAM_VALIDATION &&
+         strstr(err.data, "Invalid type for parameter MaxResults, type: string, valid types: integer"),
+     "type: %s", err.data);
+  ok(prep(re, "GetStreamGroup", "{\"Identifier\":\"sg-1\",\"Bogus\":1}", &p, &err) == GLS_E_PARAM_VALIDATION &&
+         strstr(err.data, "Unknown parameter in input: \"Bogus\", must be one of: Identifier"),
+     "unknown member: %s", err.data);
+  char big[300];
+  memset(big, 'a', sizeof big);
+  big[sizeof big - 1] = '\0';
+  char in[600];
+  snprintf(in, sizeof in, "{\"Identifier\":\"%s\"}", big);
+  ok(prep(re, "GetStreamGroup", in, &p, &err) == GLS_E_PARAM_VALIDATION &&
+         strstr(err.data, "Invalid length for parameter Identifier, value: 299, valid max length: 128"),
+     "max length: %s", err.data);
+  /* sensitive values never appear in messages */
+  ok(prep(re, "StartStreamSession",
+          "{\"Identifier\":\"sg-1\",\"ApplicationIdentifier\":\"a-1\",\"Protocol\":\"WebRTC\",\"SignalRequest\":\"secret-offer\",\"RoleArn\":\"not-an-arn-secret\"}",
+          &p, &err) == GLS_E_PARAM_VALIDATION && !strstr(err.data, "not-an-arn-secret") && strstr(err.data, "RoleArn"),
+     "a sensitive member's value is not shown: %s", err.data);
+  /* nested structures and list elements are named by path */
+  ok(prep(re, "StartStreamSession",
+          "{\"Identifier\":\"sg-1\",\"ApplicationIdentifier\":\"a-1\",\"Protocol\":\"WebRTC\",\"SignalRequest\":\"o\",\"Locations\":[\"us-east-1\",\"\"]}",
+          &p, &err) == GLS_E_PARAM_VALIDATION && strstr(err.data, "Locations[1]"),
+     "list element path: %s", err.data);
+  /* {} for a list (an empty Lua table) is an empty list */
+  ok(prep(re, "StartStreamSession",
+          "{\"Identifier\":\"sg-1\",\"ApplicationIdentifier\":\"a-1\",\"Protocol\":\"WebRTC\",\"SignalRequest\":\"o\",\"AdditionalLaunchArgs\":{}}",
+          &p, &err) == GLS_OK && strstr(p.body.data, "\"AdditionalLaunchArgs\":[]"),
+     "an empty object for a list member is sent as []");
+  gls_prepared_free(&p);
+  /* misuse: not JSON, not an object */
+  ok(prep(re, "GetStreamGroup", "{\"Identifier\":", &p, &err) == GLS_E_INVALID_ARGUMENT, "invalid JSON is misuse");
+  ok(prep(re, "GetStreamGroup", "[1]", &p, &err) == GLS_E_INVALID_ARGUMENT, "a JSON array is misuse");
+  /* an operation whose input has body members but none given sends {} */
+  ok(prep(re, "UpdateApplication", "{\"Identifier\":\"a-1\"}", &p, &err) == GLS_OK && p.has_body &&
+         !strcmp(p.body.data, "{}"), "body-capable input with no body members sends {}");
+  gls_prepared_free(&p);
+
+  /* uuid4 */
+  char u1[37], u2[37];
+  ok(gls_uuid4(u1) == 0 && gls_uuid4(u2) == 0 && strcmp(u1, u2) && u1[14] == '4' &&
+         strchr("89ab", u1[19]), "uuid4 is random and v4: %s", u1);
+
+  gls_buf_free(&err);
+  gls_regexes_free(re);
+  return done_testing();
+}

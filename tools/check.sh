@@ -1,0 +1,77 @@
+#!/bin/sh
+# make check: every suite, then one closing line "N passed, N failed[, N skipped]".
+#   1. C tests (test/test_*.c), TAP, against build/libgls.a
+#   2. the same C tests built with ASan+UBSan (leaks detected)
+#   3. the same C tests under valgrind (when installed)
+#   4. the busted suite (spec/), TAP
+#   5. luacheck over lua/, spec/, examples/ and bench/
+# Each suite's full output goes to build/check/*.log; failures are echoed.
+set -u
+B=build
+L=$B/check
+mkdir -p "$L" "$B/test" "$B/asan"
+pass=0 fail=0 skip=0
+
+count() { # $1 = log file, $2 = exit status, $3 = suite name
+  p=$(grep -cE '^ok [0-9]+' "$1" | tr -d ' ')
+  s=$(grep -cE '^ok [0-9]+.*# SKIP' "$1" | tr -d ' ')
+  f=$(grep -cE '^not ok [0-9]+' "$1" | tr -d ' ')
+  p=$((p - s))
+  if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "$3: exited with status $2"; fi
+  if [ "$f" -gt 0 ]; then
+    echo "---- $3: failures (full log: $1)"
+    grep -E -A12 '^not ok' "$1" | head -80
+    tail -5 "$1"
+  fi
+  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+  echo "$3: $p passed, $f failed, $s skipped"
+}
+
+CC=${CC:-cc}
+DEPS=$(pkg-config --libs libcurl openssl jansson 2>/dev/null || echo "-lcurl -lssl -lcrypto -ljansson")
+CORE_SRC=$(ls src/*.c | grep -v -e glsrun.c -e 'src/lgls')
+export GLS_SHARED=${GLS_SHARED:-../shared}
+
+for t in test/test_*.c; do
+  [ -e "$t" ] || continue
+  n=$(basename "$t" .c)
+  # 1. plain
+  if $CC -std=c11 -Wall -Wextra -Werror -O1 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc \
+       -o "$B/test/$n" "$t" "$B/libgls.a" $DEPS -lm >"$L/$n.build.log" 2>&1; then
+    "$B/test/$n" >"$L/$n.log" 2>&1; count "$L/$n.log" $? "$n"
+  else
+    echo "$n: does not build"; cat "$L/$n.build.log"; fail=$((fail + 1))
+  fi
+  # 2. ASan + UBSan
+  if $CC -std=c11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+       -fno-sanitize-recover=undefined -fvisibility=hidden -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+       -Isrc -o "$B/asan/$n" "$t" $CORE_SRC $DEPS -lm >"$L/$n.asan.build.log" 2>&1; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      "$B/asan/$n" >"$L/$n.asan.log" 2>&1; count "$L/$n.asan.log" $? "$n (asan+ubsan)"
+  else
+    echo "$n (asan): does not build"; cat "$L/$n.asan.build.log"; fail=$((fail + 1))
+  fi
+  # 3. valgrind
+  if command -v valgrind >/dev/null 2>&1 && [ -x "$B/test/$n" ]; then
+    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      "$B/test/$n" >"$L/$n.valgrind.log" 2>&1; count "$L/$n.valgrind.log" $? "$n (valgrind)"
+  fi
+done
+
+# 4. busted
+lua5.4 /usr/bin/busted -o TAP spec >"$L/busted.log" 2>&1
+count "$L/busted.log" $? "busted"
+
+# 5. luacheck
+if luacheck -q lua spec examples bench >"$L/luacheck.log" 2>&1; then
+  pass=$((pass + 1)); echo "luacheck: clean"
+else
+  fail=$((fail + 1)); echo "luacheck: warnings"; cat "$L/luacheck.log"
+fi
+
+if [ "$skip" -gt 0 ]; then
+  echo "$pass passed, $fail failed, $skip skipped"
+else
+  echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

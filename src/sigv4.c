@@ -494,14 +494,14 @@ static gls_status check_params(const gls_sigv4_params *p, char *errbuf, size_t e
   for (size_t i = 0; i < p->nheaders; i++) {
     const gls_header *h = &p->headers[i];
     if (!h->name || !h->name_len)
-      return fail(errbuf, errlen, E, "sigv4: headers[%zu] has no name", i);
+      return fail(errbuf, errlen, E, "sigv4: headers[%zu] has no name", i + 1);
     if (!h->value && h->value_len)
-      return fail(errbuf, errlen, E, "sigv4: headers[%zu] value is NULL", i);
+      return fail(errbuf, errlen, E, "sigv4: headers[%zu] value is NULL", i + 1);
     for (size_t j = 0; j < h->name_len; j++) {
       unsigned char c = (unsigned char)h->name[j];
       if (c <= 0x20 || c == ':' || c == 0x7f)
         return fail(errbuf, errlen, E,
-                    "sigv4: headers[%zu] name holds whitespace, ':' or a control byte", i);
+                    "sigv4: headers[%zu] name holds whitespace, ':' or a control byte", i + 1);
     }
   }
   if (p->body_len && !p->body) return fail(errbuf, errlen, E, "sigv4: body is NULL");
@@ -573,7 +573,7 @@ gls_status gls_signer_sign(gls_signer *s, const gls_sigv4_params *p, gls_sigv4_r
       const char *r = reserved_header(p, ln, h->name_len, has_token);
       if (r)
         return fail(errbuf, errlen, GLS_E_INVALID_ARGUMENT,
-                    "sigv4: headers[%zu] is %s, which the signer adds", i, r);
+                    "sigv4: headers[%zu] is %s, which the signer adds", i + 1, r);
     }
     s->hdrs[nh++] = (hdr_ref){ln, h->name_len, h->value ? h->value : "", h->value_len, i};
   }

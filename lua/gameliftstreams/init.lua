@@ -92,7 +92,9 @@ function M.client(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error(("bad argument #1 to 'client' (table expected, got %s)"):format(type(opts)), 2)
   end
-  return setmetatable({ _c = core.client(opts) }, Client)
+  local ok, c = pcall(core.client, opts)
+  if not ok then error((tostring(c):gsub("^[^:]*:%d+: ", "")), 2) end
+  return setmetatable({ _c = c }, Client)
 end
 
 -- Inside a coroutine run by cqueues, a call yields to the loop instead of

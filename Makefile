@@ -67,8 +67,26 @@ $(LUA_MODULE): $(LUA_OBJ) $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(MODULE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(GLSRUN): $(B)/obj/glsrun.o $(LUA_OBJ) $(CORE_OBJ)
+# glsrun carries lua/gameliftstreams/*.lua inside (tools/embed.lua writes them
+# into a C table). embedded.list changes only when files come or go, so a
+# removed module rebuilds too; an edited one is a plain prerequisite.
+$(B)/gen/embedded.list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LUA_FILES)' | cmp -s - $@ || echo '$(LUA_FILES)' > $@
+
+$(B)/gen/embedded.c: tools/embed.lua $(LUA_FILES) $(B)/gen/embedded.list
+	$(LUA) tools/embed.lua $@ lua $(LUA_FILES)
+
+$(B)/obj/embedded.o: $(B)/gen/embedded.c src/glsrun_embed.h
+	@mkdir -p $(@D)
+	$(CC) $(GLS_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj/glsrun.o: src/glsrun_embed.h
+
+$(GLSRUN): $(B)/obj/glsrun.o $(B)/obj/embedded.o $(LUA_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIB) $(DEP_LIBS) -ldl
+
+FORCE:
 
 $(PC_FILE): Makefile
 	@mkdir -p $(@D)

@@ -88,7 +88,14 @@ $(GLSRUN): $(B)/obj/glsrun.o $(B)/obj/embedded.o $(LUA_OBJ) $(CORE_OBJ)
 
 FORCE:
 
-$(PC_FILE): Makefile
+# gls.pc bakes in PREFIX/LIBDIR/INCLUDEDIR: rebuild it when they change, so
+# `make install PREFIX=...` after a plain `make` installs the right paths.
+$(B)/gen/pc.vars: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(DEP_LIBS)' | cmp -s - $@ || \
+	  echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(DEP_LIBS)' > $@
+
+$(PC_FILE): Makefile $(B)/gen/pc.vars
 	@mkdir -p $(@D)
 	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
 	  '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' > $@
@@ -112,7 +119,7 @@ install: all
 	install -m 644 src/gls.h $(DESTDIR)$(INCLUDEDIR)/gls/gls.h
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/gls.pc
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODULE_DIR)/gameliftstreams/core.so
-	install -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams/
+	$(if $(LUA_FILES),install -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams/)
 	install -m 755 $(GLSRUN) $(DESTDIR)$(LUA_BIN_DIR)/glsrun
 
 clean:

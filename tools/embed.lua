@@ -35,7 +35,7 @@ local function module_name(path)
 end
 
 local function c_string(s)
-  return '"' .. s:gsub('[^%w_./%-]', function(c)
+  return '"' .. s:gsub('[^%w_./@%-]', function(c)
     return string.format("\\%03o", c:byte())
   end) .. '"'
 end
@@ -74,7 +74,7 @@ local parts = {
   "",
 }
 for i, m in ipairs(modules) do
-  parts[#parts + 1] = ("/* %s */"):format(m.path)
+  parts[#parts + 1] = ("/* %s */"):format(m.rel)
   -- One spare byte keeps the array non-empty for an empty file.
   parts[#parts + 1] = ("static const unsigned char module_%d[%d] = {"):format(i, #m.data + 1)
   parts[#parts + 1] = c_bytes(m.data) .. (#m.data > 0 and "\n  0" or "  0")

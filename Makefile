@@ -67,10 +67,35 @@ $(LUA_MODULE): $(LUA_OBJ) $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(MODULE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(GLSRUN): $(B)/obj/glsrun.o $(LUA_OBJ) $(CORE_OBJ)
+# glsrun carries lua/gameliftstreams/*.lua inside (tools/embed.lua writes them
+# into a C table). embedded.list changes only when files come or go, so a
+# removed module rebuilds too; an edited one is a plain prerequisite.
+$(B)/gen/embedded.list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LUA_FILES)' | cmp -s - $@ || echo '$(LUA_FILES)' > $@
+
+$(B)/gen/embedded.c: tools/embed.lua $(LUA_FILES) $(B)/gen/embedded.list
+	$(LUA) tools/embed.lua $@ lua $(LUA_FILES)
+
+$(B)/obj/embedded.o: $(B)/gen/embedded.c src/glsrun_embed.h
+	@mkdir -p $(@D)
+	$(CC) $(GLS_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj/glsrun.o: src/glsrun_embed.h
+
+$(GLSRUN): $(B)/obj/glsrun.o $(B)/obj/embedded.o $(LUA_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIB) $(DEP_LIBS) -ldl
 
-$(PC_FILE): Makefile
+FORCE:
+
+# gls.pc bakes in PREFIX/LIBDIR/INCLUDEDIR: rebuild it when they change, so
+# `make install PREFIX=...` after a plain `make` installs the right paths.
+$(B)/gen/pc.vars: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(DEP_LIBS)' | cmp -s - $@ || \
+	  echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(DEP_LIBS)' > $@
+
+$(PC_FILE): Makefile $(B)/gen/pc.vars
 	@mkdir -p $(@D)
 	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
 	  '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' > $@
@@ -94,7 +119,7 @@ install: all
 	install -m 644 src/gls.h $(DESTDIR)$(INCLUDEDIR)/gls/gls.h
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/gls.pc
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODULE_DIR)/gameliftstreams/core.so
-	install -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams/
+	$(if $(LUA_FILES),install -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams/)
 	install -m 755 $(GLSRUN) $(DESTDIR)$(LUA_BIN_DIR)/glsrun
 
 clean:

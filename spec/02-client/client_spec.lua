@@ -195,7 +195,8 @@ describe("client #network", function()
       { delay = 0 })
     assert.is_nil(out)
     assert.equal("WaiterFailure", err.code)
-    server.enqueue{ { status = 200, body = '{"Status":"ACTIVATING"}' }, { status = 200, body = '{"Status":"ACTIVATING"}' } }
+    local activating = { status = 200, body = '{"Status":"ACTIVATING"}' }
+    server.enqueue{ activating, activating }
     out, err = client:wait("StreamSessionActive", { Identifier = "sg-1", StreamSessionIdentifier = "s-1" },
       { delay = 0, max_attempts = 2 })
     assert.is_nil(out)

@@ -65,4 +65,5 @@ end
 uv.run()
 print(("%d of %d answered"):format(answered, n))
 driver.close()
+uv.run() -- let the handles' close callbacks run before the loop goes away
 client:close()

@@ -274,14 +274,14 @@ int main(void) {
   reset();
   enqueue("[{\"status\":429,\"headers\":{\"X-Amzn-ErrorType\":\"ThrottlingException\"},\"body\":\"{}\"}]");
   cbstate one = {0};
-  gls_client_start(c, "CreateStreamSessionConnection",
-                   "{\"Identifier\":\"sg-1\",\"StreamSessionIdentifier\":\"s-1\",\"SignalRequest\":\"x\"}", 77, on_done, &one, NULL);
+  const char *in1 = "{\"Identifier\":\"sg-1\",\"StreamSessionIdentifier\":\"s-1\",\"SignalRequest\":\"x\"}";
+  gls_client_start(c, "CreateStreamSessionConnection", in1, strlen(in1), on_done, &one, NULL);
   drive(c, 5000);
   ok(one.calls == 1 && one.st == GLS_OK, "non-blocking call retries a throttle and succeeds");
 
   /* async validation failure arrives through the callback */
   cbstate bad = {0};
-  ok(gls_client_start(c, "CreateStreamSessionConnection", "{\"Identifier\":\"sg-1\"}", 20, on_done, &bad, NULL) == GLS_OK,
+  ok(gls_client_start(c, "CreateStreamSessionConnection", "{\"Identifier\":\"sg-1\"}", 21, on_done, &bad, NULL) == GLS_OK,
      "start accepts the request");
   ok(gls_client_timeout_ms(c) == 0, "a finished request makes the timeout 0");
   gls_client_step(c, 0, NULL);

@@ -32,6 +32,19 @@ DEPS=$(pkg-config --libs libcurl openssl jansson 2>/dev/null || echo "-lcurl -ls
 CORE_SRC=$(ls src/*.c | grep -v -e glsrun.c -e 'src/lgls')
 export GLS_SHARED=${GLS_SHARED:-../shared}
 
+# The C client test talks to the test server on 127.0.0.1 (python3 + botocore).
+SERVER_PID=
+if python3 -c 'import botocore.auth' >/dev/null 2>&1; then
+  python3 spec/support/fake_service.py --port 0 >"$L/server.out" 2>&1 &
+  for _ in $(seq 1 100); do grep -q '^listening on' "$L/server.out" 2>/dev/null && break; sleep 0.05; done
+  GLS_TEST_ENDPOINT=$(sed -n 's/^listening on \([^ ]*\) pid=\([0-9]*\).*/\1/p' "$L/server.out")
+  SERVER_PID=$(sed -n 's/^listening on \([^ ]*\) pid=\([0-9]*\).*/\2/p' "$L/server.out")
+  export GLS_TEST_ENDPOINT
+else
+  echo "note: python3 with botocore not found: C integration tests are skipped"
+fi
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null' EXIT
+
 for t in test/test_*.c; do
   [ -e "$t" ] || continue
   n=$(basename "$t" .c)

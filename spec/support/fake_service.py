@@ -202,7 +202,10 @@ def make_handler(model, state, check_sig):
                 return self.error(400 if code == "IncompleteSignatureException" else 403, code, msg)
             if not name:
                 return self.error(404, "UnknownOperationException", "no operation at %s %s" % (self.command, raw_path))
-            return self.default(name, op, labels, query, body)
+            try:
+                return self.default(name, op, labels, query, body)
+            except Exception as e:  # a fixture bug must still answer
+                return self.error(500, "InternalServerException", "fake service: %r" % e)
 
         def default(self, name, op, labels, query, body):
             status = op["http"].get("responseCode", 200)
@@ -221,7 +224,8 @@ def make_handler(model, state, check_sig):
                 out["SignalResponse"] = "answer-for:" + hashlib.sha256(
                     out["SignalRequest"].encode()).hexdigest() if name == "GetStreamSession" else ""
             elif "Items" in out and "NextToken" in out:
-                start = int(q.get("NextToken", "page-0").split("-")[-1] or 0)
+                tok = re.match(r"^page-(\d+)$", q.get("NextToken", ""))
+                start = int(tok.group(1)) if tok else 0
                 size = int(q.get("MaxResults", "100"))
                 item = out["Items"][0]
                 items = [dict(item, Arn="%s-%d" % (item.get("Arn", "arn"), i)) for i in range(5)]

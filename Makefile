@@ -49,7 +49,7 @@ LUA_MODULE = $(B)/gameliftstreams/core.so
 GLSRUN     = $(B)/glsrun
 PC_FILE    = $(B)/gls.pc
 
-.PHONY: all check install uninstall clean deps test-c test-lua test-asan bench lint
+.PHONY: all check demo install clean deps
 all: $(STATIC_LIB) $(SHARED_LIB) $(LUA_MODULE) $(GLSRUN) $(PC_FILE)
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h)
@@ -109,6 +109,9 @@ deps:
 
 check: deps all
 	@sh tools/check.sh
+
+demo: deps all
+	@sh tools/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/gls $(DESTDIR)$(LIBDIR)/pkgconfig \

@@ -11,11 +11,13 @@ static int tap_n, tap_failed;
 
 static int tap_ok(int cond, const char *file, int line, const char *fmt, ...) {
   va_list ap;
-  printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
+  char desc[2048];
   va_start(ap, fmt);
-  vprintf(fmt, ap);
+  vsnprintf(desc, sizeof desc, fmt, ap);
   va_end(ap);
-  printf("\n");
+  for (char *p = desc; *p; p++)
+    if (*p == '\n') *p = '|'; /* one TAP line per test */
+  printf("%sok %d - %s\n", cond ? "" : "not ", ++tap_n, desc);
   if (!cond) {
     printf("#   failed at %s:%d\n", file, line);
     tap_failed++;

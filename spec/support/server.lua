@@ -41,7 +41,9 @@ function M.start(opts)
   assert(ok, why)
   local out = os.tmpname()
   local cmd = PYTHON .. " spec/support/fake_service.py --port 0"
-  if opts.tls_cert then cmd = cmd .. " --tls-cert " .. sh_quote(opts.tls_cert) .. " --tls-key " .. sh_quote(opts.tls_key) end
+  if opts.tls_cert then
+    cmd = cmd .. " --tls-cert " .. sh_quote(opts.tls_cert) .. " --tls-key " .. sh_quote(opts.tls_key)
+  end
   if opts.no_verify then cmd = cmd .. " --no-verify" end
   assert(os.execute(cmd .. " >" .. out .. " 2>&1 &"))
   local line

@@ -103,7 +103,7 @@ $(PC_FILE): Makefile $(B)/gen/pc.vars
 # Debian packages the project needs; installed only when run as root and
 # something is missing.
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-              libssl-dev libjansson-dev lua-cjson lua-busted lua-check luarocks valgrind curl lua-cqueues lua-luv
+              libssl-dev libjansson-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv
 deps:
 	@sh tools/deps.sh $(DEBIAN_PKGS)
 

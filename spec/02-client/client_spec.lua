@@ -227,6 +227,40 @@ describe("client #network", function()
     assert.is_nil(client:timeout())
   end)
 
+  it("leaves no registry references behind once requests complete", function()
+    if not need() then return end
+    local reg = debug.getregistry()
+    local function refs()
+      local n = 0
+      -- live luaL_ref slots; freed ones hold the freelist's integer links
+      for k, v in pairs(reg) do
+        if math.type(k) == "integer" and type(v) ~= "number" then n = n + 1 end
+      end
+      return n
+    end
+    collectgarbage()
+    collectgarbage()
+    local before = refs()
+    local c2 = gls.client{ region = "us-west-2", endpoint_url = server.url, credentials = KEY }
+    local done = 0
+    for i = 1, 30 do
+      c2:start("GetStreamSession", { Identifier = "sg-1", StreamSessionIdentifier = "s-" .. i },
+        function() done = done + 1 end)
+    end
+    server.enqueue{ { status = 200, body = "{}", delay = 2 } }
+    local cancelled = c2:start("ListStreamGroups", {}, function() done = done + 1 end)
+    -- each request in flight anchors its callback, its handle and the client
+    assert.equal(before + 31 * 3, refs())
+    cancelled:cancel()
+    while c2:in_flight() > 0 do c2:step(0.05) end
+    assert.equal(31, done)
+    c2:close()
+    c2, cancelled = nil, nil
+    collectgarbage()
+    collectgarbage()
+    assert.is_true(refs() <= before, "no reference outlives its request")
+  end)
+
   it("cancels a request and the callback hears of it", function()
     if not need() then return end
     server.enqueue{ { status = 200, body = "{}", delay = 2 } }

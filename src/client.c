@@ -149,6 +149,7 @@ gls_status gls_client_setopt_long(gls_client *c, gls_option opt, long v) {
   case GLS_OPT_NO_SIGN_REQUEST: name = "no_sign_request"; slot = &c->no_sign; hi = 1; break;
   case GLS_OPT_RETRY_BASE_MS: name = "retry_base_delay"; slot = &c->retry_base_ms; hi = 60000; break;
   case GLS_OPT_TIME_OFFSET_S: name = "time_offset"; slot = &c->time_offset; lo = -86400 * 365; hi = 86400 * 365; break;
+  case GLS_OPT_DRY_RUN: name = "dry_run"; slot = &c->dry_run; hi = 1; break;
   default:
     gls_client_seterr(c, "option %d does not take an integer", (int)opt);
     return GLS_E_INVALID_ARGUMENT;
@@ -309,6 +310,7 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
   q->h_request_id[0] = q->h_error_type[0] = q->h_date[0] = '\0';
 
   gls_buf url = {0};
+  gls_buf_free(&q->url);
   if (gls_buf_adds(&url, c->r_origin) || gls_buf_add(&url, p->path.data, p->path.len) ||
       (p->query.len && (gls_buf_addc(&url, '?') || gls_buf_add(&url, p->query.data, p->query.len)))) {
     gls_buf_free(&url);
@@ -369,7 +371,7 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
 
   curl_easy_reset(easy);
   curl_easy_setopt(easy, CURLOPT_URL, url.data);
-  gls_buf_free(&url);
+  q->url = url; /* kept for dry runs; freed with the request */
   curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, p->op->method);
   if (p->has_body || !strcmp(p->op->method, "POST") || !strcmp(p->op->method, "PUT") ||
@@ -498,9 +500,38 @@ gls_result *gls_request_release(gls_request *q) {
   gls_result *r = q->result;
   curl_slist_free_all(q->headers);
   gls_buf_wipe_free(&q->resp);
+  gls_buf_free(&q->url);
   gls_prepared_free(&q->prep);
   free(q);
   return r;
+}
+
+/* A dry run's result: the request as it would go on the wire. */
+gls_status gls_dry_run_result(gls_request *q) {
+  json_t *doc = json_object(), *hs = json_array();
+  if (!doc || !hs) {
+    json_decref(doc);
+    json_decref(hs);
+    return gls_result_fail(q->result, GLS_E_NOMEM, "NoMemory", "out of memory");
+  }
+  json_object_set_new(doc, "method", json_string(q->prep.op->method));
+  json_object_set_new(doc, "url", json_string(q->url.data));
+  for (struct curl_slist *h = q->headers; h; h = h->next) {
+    const char *colon = strchr(h->data, ':');
+    if (!colon || colon[1] == '\0') continue; /* "Expect:" only disables a header */
+    const char *v = colon + 1;
+    while (*v == ' ') v++;
+    json_array_append_new(hs, json_pack("[s#s]", h->data, (int)(colon - h->data), v));
+  }
+  json_object_set_new(doc, "headers", hs);
+  json_object_set_new(doc, "body", json_stringn(q->prep.body.data ? q->prep.body.data : "", q->prep.body.len));
+  char *text = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  if (!text) return gls_result_fail(q->result, GLS_E_NOMEM, "NoMemory", "out of memory");
+  q->result->status = GLS_OK;
+  q->result->json = text;
+  q->result->json_len = strlen(text);
+  return GLS_OK;
 }
 
 static void sleep_ms(long ms) {
@@ -527,6 +558,10 @@ gls_status gls_call(gls_client *c, const char *operation, const char *input, siz
   c->in_blocking = 1;
   while (st == GLS_OK) {
     if ((st = gls_attempt_setup(q, c->easy)) != GLS_OK) break;
+    if (c->dry_run) {
+      st = gls_dry_run_result(q);
+      break;
+    }
     CURLcode rc = curl_easy_perform(c->easy);
     long delay = gls_attempt_finish(q, c->easy, rc);
     st = q->result->status;

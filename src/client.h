@@ -16,6 +16,7 @@ struct gls_request {
   gls_prepared prep;          /* built once; every attempt reuses it */
   CURL *easy;                 /* non-blocking requests own theirs */
   struct curl_slist *headers; /* this attempt's headers (signed) */
+  gls_buf url;                /* this attempt's URL */
   gls_buf resp;               /* this attempt's body, bounded */
   int too_large, cancelled, state, attempts;
   int64_t due_ms;             /* REQ_BACKOFF: when to try again */
@@ -29,7 +30,7 @@ struct gls_client {
   char *region, *endpoint_url, *access_key_id, *secret_access_key, *session_token;
   char *ca_bundle, *ua_extra;
   long connect_timeout_ms, read_timeout_ms, verify_ssl, max_attempts, max_response;
-  long no_sign, retry_base_ms, time_offset;
+  long no_sign, retry_base_ms, time_offset, dry_run;
   int retry_off;
   /* resolved configuration (owned copies; cleared when an option changes) */
   int resolved;
@@ -61,6 +62,8 @@ gls_request *gls_request_new(gls_client *c, const char *operation, const char *i
 gls_result *gls_request_release(gls_request *q);
 gls_status gls_attempt_setup(gls_request *q, CURL *easy);
 long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc);
+/* GLS_OPT_DRY_RUN: makes q's result the request as it would be sent. */
+gls_status gls_dry_run_result(gls_request *q);
 
 gls_status gls_multi_init(gls_client *c);
 void gls_multi_cleanup(gls_client *c);

@@ -108,6 +108,9 @@ typedef enum gls_option {
   GLS_OPT_NO_SIGN_REQUEST,     /* 1 = send unsigned */
   GLS_OPT_RETRY_BASE_MS,       /* backoff base, default 1000 (tests lower it) */
   GLS_OPT_TIME_OFFSET_S,       /* added to the clock when signing (skew) */
+  GLS_OPT_DRY_RUN,             /* 1 = calls sign and build the request but do not
+                                  send it; the result's JSON is the request:
+                                  {"method","url","headers":[[n,v],...],"body"} */
   GLS_OPT_LAST
 } gls_option;
 

@@ -94,7 +94,7 @@ static void set_b(lua_State *L, lclient *lc, gls_option o, const char *k, int t)
 static const char *const KNOWN[] = {
   "region", "endpoint_url", "credentials", "retry_mode", "max_attempts", "connect_timeout",
   "read_timeout", "verify_ssl", "ca_bundle", "no_sign_request", "max_response_bytes",
-  "retry_base_delay", "time_offset", "on_error", "user_agent_extra", NULL};
+  "retry_base_delay", "time_offset", "on_error", "user_agent_extra", "dry_run", NULL};
 
 static int l_client(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
@@ -135,6 +135,7 @@ static int l_client(lua_State *L) {
   set_seconds(L, lc, GLS_OPT_RETRY_BASE_MS, "retry_base_delay", 1);
   set_b(L, lc, GLS_OPT_VERIFY_SSL, "verify_ssl", 1);
   set_b(L, lc, GLS_OPT_NO_SIGN_REQUEST, "no_sign_request", 1);
+  set_b(L, lc, GLS_OPT_DRY_RUN, "dry_run", 1);
   if (opt_field(L, 1, "credentials", LUA_TTABLE)) {
     int t = lua_gettop(L);
     set_s(L, lc, GLS_OPT_ACCESS_KEY_ID, "access_key_id", t);

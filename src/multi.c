@@ -108,8 +108,14 @@ void gls_multi_cleanup(gls_client *c) {
   c->epfd = -1;
 }
 
+/* Starts an attempt; GLS_OK means it is running. Anything else means q is
+ * finished (failed, or a dry run's request is its result). */
 static gls_status begin_attempt(gls_client *c, gls_request *q) {
   gls_status st = gls_attempt_setup(q, q->easy);
+  if (st == GLS_OK && c->dry_run) {
+    gls_dry_run_result(q);
+    return GLS_E_CANCELLED; /* not running: the caller marks it done */
+  }
   if (st == GLS_OK && curl_multi_add_handle(c->multi, q->easy) != CURLM_OK)
     st = gls_result_fail(q->result, GLS_E_TRANSPORT, "ConnectionError", "curl_multi_add_handle failed");
   if (st == GLS_OK) q->state = REQ_RUNNING;

@@ -255,7 +255,7 @@ describe("client #network", function()
     while c2:in_flight() > 0 do c2:step(0.05) end
     assert.equal(31, done)
     c2:close()
-    c2, cancelled = nil, nil
+    c2, cancelled = nil, nil -- luacheck: ignore (dropped so the GC below can collect them)
     collectgarbage()
     collectgarbage()
     assert.is_true(refs() <= before, "no reference outlives its request")

@@ -495,6 +495,19 @@ gls_request *gls_request_new(gls_client *c, const char *operation, const char *i
   return q;
 }
 
+/* gls_request_new for the public entry points: misuse (input that is not a
+ * JSON object) is reported in the client's error buffer and gives NULL. */
+gls_request *gls_request_open(gls_client *c, const char *operation, const char *input,
+                              size_t input_len, gls_status *st) {
+  gls_request *q = gls_request_new(c, operation, input, input_len, st);
+  if (q && *st == GLS_E_INVALID_ARGUMENT) {
+    gls_client_seterr(c, "%s", q->result->message ? q->result->message : "invalid input");
+    gls_result_free(gls_request_release(q));
+    q = NULL;
+  }
+  return q;
+}
+
 /* Frees q; returns its result (owned by the caller now). */
 gls_result *gls_request_release(gls_request *q) {
   gls_result *r = q->result;
@@ -548,13 +561,8 @@ gls_status gls_call(gls_client *c, const char *operation, const char *input, siz
     return GLS_E_BUSY;
   }
   gls_status st;
-  gls_request *q = gls_request_new(c, operation, input, input_len, &st);
+  gls_request *q = gls_request_open(c, operation, input, input_len, &st);
   if (!q) return st;
-  if (st == GLS_E_INVALID_ARGUMENT) {
-    gls_client_seterr(c, "%s", q->result->message ? q->result->message : "invalid input");
-    gls_result_free(gls_request_release(q));
-    return st;
-  }
   c->in_blocking = 1;
   while (st == GLS_OK) {
     if ((st = gls_attempt_setup(q, c->easy)) != GLS_OK) break;

@@ -59,6 +59,8 @@ gls_status gls_resolve(gls_client *c, gls_result *r);
 
 gls_request *gls_request_new(gls_client *c, const char *operation, const char *input,
                              size_t input_len, gls_status *st);
+gls_request *gls_request_open(gls_client *c, const char *operation, const char *input,
+                              size_t input_len, gls_status *st);
 gls_result *gls_request_release(gls_request *q);
 gls_status gls_attempt_setup(gls_request *q, CURL *easy);
 long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc);

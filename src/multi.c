@@ -127,13 +127,8 @@ gls_status gls_client_start(gls_client *c, const char *operation, const char *in
   if (out_req) *out_req = NULL;
   if (!c || !done) return GLS_E_INVALID_ARGUMENT;
   gls_status st;
-  gls_request *q = gls_request_new(c, operation, input, input_len, &st);
+  gls_request *q = gls_request_open(c, operation, input, input_len, &st);
   if (!q) return st;
-  if (st == GLS_E_INVALID_ARGUMENT) {
-    gls_client_seterr(c, "%s", q->result->message ? q->result->message : "invalid input");
-    gls_result_free(gls_request_release(q));
-    return st;
-  }
   q->done = done;
   q->ud = ud;
   c->in_flight++;

@@ -2,22 +2,10 @@
 -- glsrun as a process: command line, `arg`, exit codes, preloaded modules.
 -- Run from the checkout's root after `make` (uses build/glsrun).
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
+local helper = require "spec.helper"
+local shell_quote = helper.quote
 
-local function read_all(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(text))
-  assert(f:close())
-end
+local read_all, write_file = helper.read_file, helper.write_file
 
 local ROOT = assert(io.popen("pwd")):read("l")
 local GLSRUN = ROOT .. "/build/glsrun"

@@ -3,22 +3,10 @@
 -- modules, glsrun) and an offline `luarocks make --local`. Slow (a build
 -- from scratch); run from the checkout's root.
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
+local helper = require "spec.helper"
+local q = helper.quote
 
-local function read_all(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(text))
-  assert(f:close())
-end
+local read_all, write_file = helper.read_file, helper.write_file
 
 local function exists(path)
   local f = io.open(path, "rb")

@@ -269,6 +269,7 @@ def main():
     a = ap.parse_args()
     if not a.no_verify:
         import botocore.auth  # noqa: F401  fail now, not at the first request
+    ThreadingHTTPServer.request_queue_size = 1024  # socketserver's 5 drops SYNs under load
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), make_handler(Model(a.model), State(), not a.no_verify))
     srv.daemon_threads = True
     scheme = "http"

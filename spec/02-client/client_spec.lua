@@ -145,6 +145,15 @@ describe("client #network", function()
     assert.is_string(out.Status)
   end)
 
+  it("turns ISO 8601 timestamps into epoch seconds", function()
+    if not need() then return end
+    server.enqueue{ { status = 200, body = cjson.encode{ Status = "ACTIVE",
+      LastUpdatedAt = "2024-05-01T10:00:00Z", CreatedAt = "2024-05-01T12:00:00.5+02:00" } } }
+    local out = assert(client:get_stream_session{ Identifier = "sg-1", StreamSessionIdentifier = "s-1" })
+    assert.equal(1714557600, out.LastUpdatedAt)
+    assert.equal(1714557600.5, out.CreatedAt)
+  end)
+
   it("paginates with NextToken until the last page", function()
     if not need() then return end
     local pages, items = 0, 0

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "client.h"
+#include "endpoint.h"
 
 static void wipe_str(char **p);
 
@@ -46,9 +48,27 @@ int64_t gls_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *env_nonempty(const char *name) {
-  const char *v = getenv(name);
+static const char *sys_getenv(void *ud, const char *name) {
+  (void)ud;
+  return getenv(name);
+}
+
+const char *gls_client_env(const gls_client *c, const char *name) {
+  const char *v = c->getenv_fn ? c->getenv_fn(c->getenv_ud, name) : getenv(name);
   return v && *v ? v : NULL;
+}
+
+static const char *getter_for_chain(void *ud, const char *name) {
+  return gls_client_env(ud, name);
+}
+
+/* RNG for retry jitter: xorshift64, seeded from RAND_bytes per client. */
+static double rand01(void *ud) {
+  gls_client *c = ud;
+  c->rng ^= c->rng << 13;
+  c->rng ^= c->rng >> 7;
+  c->rng ^= c->rng << 17;
+  return (double)(c->rng >> 11) / 9007199254740992.0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -64,6 +84,9 @@ gls_status gls_client_create(gls_client **out) {
   c->max_attempts = 3;
   c->max_response = 16L * 1024 * 1024;
   c->retry_base_ms = 1000;
+  c->retry_mode = -1;
+  c->use_fips = -1;
+  c->getenv_fn = sys_getenv;
   c->epfd = -1;
   c->curl_due = -1;
   unsigned char seed[8];
@@ -71,7 +94,8 @@ gls_status gls_client_create(gls_client **out) {
   memcpy(&c->rng, seed, sizeof c->rng);
   c->rng |= 1;
   if (!(c->signer = gls_signer_new()) || !(c->regexes = gls_regexes_new()) ||
-      !(c->easy = curl_easy_init())) {
+      !(c->easy = curl_easy_init()) ||
+      !(c->retry = gls_retry_new(GLS_RETRY_STANDARD, 3, 1000, rand01, c))) {
     gls_client_destroy(c);
     return GLS_E_NOMEM;
   }
@@ -96,7 +120,9 @@ void gls_client_destroy(gls_client *c) {
   wipe_str(&c->session_token);
   wipe_str(&c->ca_bundle);
   wipe_str(&c->ua_extra);
+  wipe_str(&c->profile);
   gls_resolved_clear(c);
+  gls_retry_free(c->retry);
   OPENSSL_cleanse(c, sizeof *c);
   free(c);
 }
@@ -114,14 +140,17 @@ gls_status gls_client_setopt_str(gls_client *c, gls_option opt, const char *v) {
   case GLS_OPT_SESSION_TOKEN: slot = &c->session_token; break;
   case GLS_OPT_CA_BUNDLE: slot = &c->ca_bundle; break;
   case GLS_OPT_USER_AGENT_EXTRA: slot = &c->ua_extra; break;
-  case GLS_OPT_RETRY_MODE:
-    if (!v || !strcmp(v, "standard") || !strcmp(v, "adaptive")) c->retry_off = 0;
-    else if (!strcmp(v, "off")) c->retry_off = 1;
-    else {
+  case GLS_OPT_PROFILE: slot = &c->profile; break;
+  case GLS_OPT_RETRY_MODE: {
+    int m = gls_parse_retry_mode(v);
+    if (v && m < 0) {
       gls_client_seterr(c, "retry_mode must be \"standard\", \"adaptive\" or \"off\"");
       return GLS_E_INVALID_ARGUMENT;
     }
+    c->retry_mode = v ? m : -1;
+    gls_resolved_clear(c);
     return GLS_OK;
+  }
   default:
     gls_client_seterr(c, "option %d does not take a string", (int)opt);
     return GLS_E_INVALID_ARGUMENT;
@@ -131,6 +160,7 @@ gls_status gls_client_setopt_str(gls_client *c, gls_option opt, const char *v) {
     return GLS_E_INVALID_ARGUMENT;
   }
   if (set_str(slot, v)) return GLS_E_NOMEM;
+  if (opt == GLS_OPT_CA_BUNDLE) c->set = v ? c->set | SET_CA_BUNDLE : c->set & ~(unsigned)SET_CA_BUNDLE;
   gls_resolved_clear(c);
   return GLS_OK;
 }
@@ -150,6 +180,7 @@ gls_status gls_client_setopt_long(gls_client *c, gls_option opt, long v) {
   case GLS_OPT_RETRY_BASE_MS: name = "retry_base_delay"; slot = &c->retry_base_ms; hi = 60000; break;
   case GLS_OPT_TIME_OFFSET_S: name = "time_offset"; slot = &c->time_offset; lo = -86400 * 365; hi = 86400 * 365; break;
   case GLS_OPT_DRY_RUN: name = "dry_run"; slot = &c->dry_run; hi = 1; break;
+  case GLS_OPT_USE_FIPS_ENDPOINT: name = "use_fips_endpoint"; slot = &c->use_fips; lo = -1; hi = 1; break;
   default:
     gls_client_seterr(c, "option %d does not take an integer", (int)opt);
     return GLS_E_INVALID_ARGUMENT;
@@ -159,7 +190,38 @@ gls_status gls_client_setopt_long(gls_client *c, gls_option opt, long v) {
     return GLS_E_INVALID_ARGUMENT;
   }
   *slot = v;
+  if (opt == GLS_OPT_CONNECT_TIMEOUT_MS) c->set |= SET_CONNECT_TIMEOUT;
+  if (opt == GLS_OPT_READ_TIMEOUT_MS) c->set |= SET_READ_TIMEOUT;
+  if (opt == GLS_OPT_MAX_ATTEMPTS) c->set |= SET_MAX_ATTEMPTS;
+  gls_resolved_clear(c);
   return GLS_OK;
+}
+
+int gls_parse_retry_mode(const char *v) {
+  if (!v) return -1;
+  if (!strcmp(v, "standard") || !strcmp(v, "legacy")) return GLS_RETRY_STANDARD;
+  if (!strcmp(v, "adaptive")) return GLS_RETRY_ADAPTIVE;
+  if (!strcmp(v, "off")) return GLS_RETRY_OFF;
+  return -1;
+}
+
+gls_status gls_client_set_environment(gls_client *c, gls_getenv_fn fn, void *ud) {
+  if (!c) return GLS_E_INVALID_ARGUMENT;
+  c->getenv_fn = fn ? fn : sys_getenv;
+  c->getenv_ud = fn ? ud : NULL;
+  gls_resolved_clear(c);
+  return GLS_OK;
+}
+
+gls_status gls_client_set_retry_hook(gls_client *c, gls_retry_hook_fn fn, void *ud) {
+  if (!c) return GLS_E_INVALID_ARGUMENT;
+  c->retry_hook = fn;
+  c->retry_hook_ud = ud;
+  return GLS_OK;
+}
+
+const char *gls_client_credential_source(const gls_client *c) {
+  return c && c->creds ? gls_credsource_name(c->creds) : NULL;
 }
 
 /* ------------------------------------------------------------ resolution */
@@ -175,85 +237,171 @@ int gls_valid_host_label(const char *s) {
 void gls_resolved_clear(gls_client *c) {
   c->resolved = 0;
   wipe_str(&c->r_region);
-  wipe_str(&c->r_akid);
-  wipe_str(&c->r_secret);
-  wipe_str(&c->r_token);
   wipe_str(&c->r_origin);
   wipe_str(&c->r_host);
   wipe_str(&c->r_base_path);
+  wipe_str(&c->r_ca_bundle);
+  gls_awsconfig_free(c->cfg);
+  c->cfg = NULL;
+  gls_credsource_free(c->creds);
+  c->creds = NULL;
 }
 
-/* Region, credentials and endpoint as the AWS CLI's first rules give them:
- * explicit options, then the environment. Resolved once per configuration;
- * on failure r gets the error. */
+static int truthy(const char *v) { return v && (!strcasecmp(v, "true") || !strcmp(v, "1")); }
+
+/* A profile value, or NULL. */
+static const char *pv(const gls_client *c, const char *profile, const char *key) {
+  const char *v = c->cfg ? gls_awsconfig_get(c->cfg, profile, key) : NULL;
+  return v && *v ? v : NULL;
+}
+
+/* Everything the AWS CLI resolves before a call: the shared files and
+ * profile, region, FIPS, endpoint (explicit, AWS_ENDPOINT_URL_GAMELIFTSTREAMS,
+ * AWS_ENDPOINT_URL, the profile's services section and endpoint_url, then
+ * the endpoint rule set), CA bundle, timeouts, retry mode and attempts, and
+ * which credential source applies. Configuration only: no network. Done
+ * once per configuration; on failure r gets the error. */
 gls_status gls_resolve(gls_client *c, gls_result *r) {
   if (c->resolved) return GLS_OK;
   gls_resolved_clear(c);
-  const char *region = c->region ? c->region : env_nonempty("AWS_REGION");
-  if (!region) region = env_nonempty("AWS_DEFAULT_REGION");
-  if (!region)
-    return gls_result_fail(r, GLS_E_NO_REGION, "NoRegion",
-                           "You must specify a region (the region option, AWS_REGION or AWS_DEFAULT_REGION).");
-  if (!gls_valid_host_label(region))
-    return gls_result_fail(r, GLS_E_CONFIG, "InvalidRegion",
-                           "region must be letters, digits and '-' only");
-  if (set_str(&c->r_region, region)) return gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
-  if (!c->no_sign) {
-    const char *akid, *secret, *token;
-    if (c->access_key_id || c->secret_access_key) {
-      akid = c->access_key_id;
-      secret = c->secret_access_key;
-      token = c->session_token;
-    } else {
-      akid = env_nonempty("AWS_ACCESS_KEY_ID");
-      secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
-      token = env_nonempty("AWS_SESSION_TOKEN");
-    }
-    if (!akid || !secret)
-      return gls_result_fail(r, GLS_E_NO_CREDENTIALS, "NoCredentials",
-                             akid || secret
-                                 ? "Partial credentials found: both an access key id and a secret access key are needed."
-                                 : "Unable to locate credentials (explicit, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).");
-    if (set_str(&c->r_akid, akid) || set_str(&c->r_secret, secret) || set_str(&c->r_token, token))
-      return gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
+  gls_buf err = {0}, url = {0};
+  gls_status st = GLS_OK;
+  c->cfg = gls_awsconfig_load(getter_for_chain, c, &err);
+  if (!c->cfg) {
+    st = gls_result_fail(r, GLS_E_CONFIG, "InvalidConfig", err.data ? err.data : "cannot read the AWS config files");
+    goto out;
   }
-  char def[256];
-  const char *url = c->endpoint_url;
-  if (!url) {
-    snprintf(def, sizeof def, "https://%s.%s.api.aws", gls_model_endpoint_prefix, c->r_region);
-    url = def;
+  const char *profile = c->profile;
+  int named = profile != NULL;
+  if (!profile) profile = gls_client_env(c, "AWS_PROFILE");
+  if (!profile) profile = gls_client_env(c, "AWS_DEFAULT_PROFILE");
+  if (profile && !gls_awsconfig_has_profile(c->cfg, profile)) {
+    gls_buf_printf(&err, "The config profile (%s) could not be found", profile);
+    st = gls_result_fail(r, GLS_E_CONFIG, "ProfileNotFound", err.data);
+    goto out;
   }
+  if (!profile) profile = "default";
+
+  const char *region = c->region;
+  if (!region) region = gls_client_env(c, "AWS_REGION");
+  if (!region) region = gls_client_env(c, "AWS_DEFAULT_REGION");
+  if (!region) region = pv(c, profile, "region");
+  if (region && !gls_valid_host_label(region)) {
+    st = gls_result_fail(r, GLS_E_CONFIG, "InvalidRegion", "region must be letters, digits and '-' only");
+    goto out;
+  }
+  if (region && set_str(&c->r_region, region)) goto nomem;
+
+  int fips = (int)c->use_fips;
+  if (fips < 0) {
+    const char *f = gls_client_env(c, "AWS_USE_FIPS_ENDPOINT");
+    if (!f) f = pv(c, profile, "use_fips_endpoint");
+    fips = truthy(f);
+  }
+  const char *endpoint = c->endpoint_url;
+  const char *ignore = gls_client_env(c, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+  if (!ignore) ignore = pv(c, profile, "ignore_configured_endpoint_urls");
+  if (!endpoint && !truthy(ignore)) {
+    endpoint = gls_client_env(c, "AWS_ENDPOINT_URL_GAMELIFTSTREAMS");
+    if (!endpoint) endpoint = gls_client_env(c, "AWS_ENDPOINT_URL");
+    const char *svc = pv(c, profile, "services");
+    if (!endpoint && svc) endpoint = gls_awsconfig_service(c->cfg, svc, "gameliftstreams", "endpoint_url");
+    if (!endpoint) endpoint = pv(c, profile, "endpoint_url");
+  }
+  st = gls_endpoint_resolve(c->r_region, fips, endpoint, &url, &err);
+  if (st != GLS_OK) {
+    gls_result_fail(r, st, st == GLS_E_NO_REGION ? "NoRegion" : "InvalidEndpoint",
+                    st == GLS_E_NO_REGION
+                        ? "Invalid Configuration: Missing Region: give the region option, AWS_REGION, "
+                          "AWS_DEFAULT_REGION or the profile's region"
+                        : err.data);
+    goto out;
+  }
+  if (!c->r_region && !c->no_sign) {
+    st = gls_result_fail(r, GLS_E_NO_REGION, "NoRegion",
+                         "You must specify a region (the region option, AWS_REGION, AWS_DEFAULT_REGION or the profile's region).");
+    goto out;
+  }
+
+  /* network and retries: explicit options, then environment, then profile */
+  const char *ca = (c->set & SET_CA_BUNDLE) ? c->ca_bundle : gls_client_env(c, "AWS_CA_BUNDLE");
+  if (!ca) ca = pv(c, profile, "ca_bundle");
+  if (ca && set_str(&c->r_ca_bundle, ca)) goto nomem;
+  c->r_connect_ms = c->connect_timeout_ms;
+  c->r_read_ms = c->read_timeout_ms;
+  const char *t;
+  if (!(c->set & SET_CONNECT_TIMEOUT) && (t = pv(c, profile, "cli_connect_timeout")))
+    c->r_connect_ms = (long)(atof(t) * 1000);
+  if (!(c->set & SET_READ_TIMEOUT) && (t = pv(c, profile, "cli_read_timeout")))
+    c->r_read_ms = (long)(atof(t) * 1000);
+  int mode = c->retry_mode;
+  if (mode < 0) mode = gls_parse_retry_mode(gls_client_env(c, "AWS_RETRY_MODE"));
+  if (mode < 0) mode = gls_parse_retry_mode(pv(c, profile, "retry_mode"));
+  if (mode < 0) mode = GLS_RETRY_STANDARD;
+  long attempts = c->max_attempts;
+  if (!(c->set & SET_MAX_ATTEMPTS)) {
+    const char *a = gls_client_env(c, "AWS_MAX_ATTEMPTS");
+    if (!a) a = pv(c, profile, "max_attempts");
+    if (a && atol(a) >= 1 && atol(a) <= 100) attempts = atol(a);
+  }
+  gls_retry_set_mode(c->retry, mode, (int)attempts, c->retry_base_ms);
+  c->r_attempts = mode == GLS_RETRY_OFF ? 1 : attempts;
+
+  /* where to put requests */
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-  gls_status st = GLS_OK;
-  if (!u) return gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+  if (!u) goto nomem;
+  if (curl_url_set(u, CURLUPART_URL, url.data, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
       (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
-    st = gls_result_fail(r, GLS_E_CONFIG, "InvalidEndpoint",
-                         "endpoint_url must be an http:// or https:// URL with a host");
-    goto out;
+    gls_buf_reset(&err);
+    gls_buf_printf(&err, "endpoint_url must be an http:// or https:// URL with a host (from %s)",
+                   c->endpoint_url ? "the endpoint_url option" : "the environment or profile");
+    st = gls_result_fail(r, GLS_E_CONFIG, "InvalidEndpoint", err.data);
+  } else {
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    gls_buf hb = {0}, ob = {0};
+    gls_buf_printf(&hb, "%s%s%s", host, port ? ":" : "", port ? port : "");
+    gls_buf_printf(&ob, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+    c->r_host = hb.data;
+    c->r_origin = ob.data;
+    c->r_base_path = strdup(path && strcmp(path, "/") ? path : "");
+    if (!c->r_host || !c->r_origin || !c->r_base_path) st = gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
   }
-  curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
-  curl_url_get(u, CURLUPART_PATH, &path, 0);
-  gls_buf b = {0}, o = {0};
-  gls_buf_printf(&b, "%s%s%s", host, port ? ":" : "", port ? port : "");
-  gls_buf_printf(&o, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
-  c->r_host = b.data;
-  c->r_origin = o.data;
-  c->r_base_path = strdup(path && strcmp(path, "/") ? path : "");
-  if (!c->r_host || !c->r_origin || !c->r_base_path) {
-    st = gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
-    goto out;
-  }
-  c->resolved = 1;
-out:
   curl_free(scheme);
   curl_free(host);
   curl_free(port);
   curl_free(path);
   curl_url_cleanup(u);
+  if (st != GLS_OK) goto out;
+
+  /* which credential source (configuration only; fetched at the first attempt) */
+  if (!c->no_sign) {
+    gls_creds explicit_creds = {c->access_key_id, c->secret_access_key, c->session_token, 0, NULL};
+    if ((c->access_key_id != NULL) != (c->secret_access_key != NULL)) {
+      st = gls_result_fail(r, GLS_E_NO_CREDENTIALS, "NoCredentials",
+                           "Partial credentials found: both an access key id and a secret access key are needed.");
+      goto out;
+    }
+    gls_chain_env ce = {getter_for_chain, c, c->cfg, profile, named, c->r_region,
+                        c->access_key_id ? &explicit_creds : NULL};
+    gls_buf_reset(&err);
+    c->creds = gls_chain_select(&ce, &err);
+    if (!c->creds) {
+      st = gls_result_fail(r, GLS_E_NO_CREDENTIALS, "NoCredentials", err.data ? err.data : "Unable to locate credentials");
+      goto out;
+    }
+  }
+  c->resolved = 1;
+  goto out;
+nomem:
+  st = gls_result_fail(r, GLS_E_NOMEM, "NoMemory", "out of memory");
+out:
+  gls_buf_free(&err);
+  gls_buf_free(&url);
+  if (st != GLS_OK) gls_resolved_clear(c);
   return st;
 }
 
@@ -322,7 +470,21 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
     struct curl_slist *t_ = curl_slist_append(h, buf); if (!t_) goto nomem; h = t_; } while (0)
   ADDH("Host: %s", c->r_host);
   if (p->has_body) ADDH("Content-Type: application/json");
+  const gls_creds *cr = NULL;
   if (!c->no_sign) {
+    gls_http_opts http = {c->r_connect_ms ? c->r_connect_ms : 60000, 30000, (int)c->verify_ssl, c->r_ca_bundle, 0};
+    gls_buf why = {0};
+    gls_status cst = gls_credsource_get(c->creds, (int64_t)time(NULL), &http, &cr, &why);
+    if (cst != GLS_OK) {
+      curl_slist_free_all(h);
+      gls_buf_free(&url);
+      gls_result_fail(q->result, GLS_E_NO_CREDENTIALS, "NoCredentials", why.data ? why.data : "no credentials");
+      gls_buf_free(&why);
+      return GLS_E_NO_CREDENTIALS;
+    }
+    gls_buf_free(&why);
+  }
+  if (cr) {
     gls_header hs[2] = {{"Host", 4, c->r_host, strlen(c->r_host)},
                         {"Content-Type", 12, "application/json", 16}};
     gls_sigv4_params sp = {0};
@@ -333,9 +495,9 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
     sp.nheaders = p->has_body ? 2 : 1;
     sp.body = p->body.data;
     sp.body_len = p->body.len;
-    sp.access_key_id = c->r_akid;
-    sp.secret_access_key = c->r_secret;
-    sp.session_token = c->r_token;
+    sp.access_key_id = cr->access_key_id;
+    sp.secret_access_key = cr->secret_access_key;
+    sp.session_token = cr->session_token;
     sp.region = c->r_region;
     sp.service = gls_model_signing_name;
     sp.time = (int64_t)time(NULL) + c->time_offset;
@@ -391,15 +553,24 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  if (c->read_timeout_ms > 0) {
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->r_connect_ms);
+  if (c->r_read_ms > 0) {
     /* "read timeout": fail after this long without a byte received. */
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (c->read_timeout_ms + 999) / 1000);
+    curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (c->r_read_ms + 999) / 1000);
   }
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, c->verify_ssl ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, c->verify_ssl ? 2L : 0L);
-  if (c->ca_bundle) curl_easy_setopt(easy, CURLOPT_CAINFO, c->ca_bundle);
+  if (c->r_ca_bundle) curl_easy_setopt(easy, CURLOPT_CAINFO, c->r_ca_bundle);
+  /* Proxies come from the client's environment (its getter), not curl's
+   * own getenv, so an injected environment is the whole truth. */
+  int tls = !strncmp(c->r_origin, "https:", 6);
+  const char *proxy = gls_client_env(c, tls ? "HTTPS_PROXY" : "HTTP_PROXY");
+  if (!proxy) proxy = gls_client_env(c, tls ? "https_proxy" : "http_proxy");
+  const char *no_proxy = gls_client_env(c, "NO_PROXY");
+  if (!no_proxy) no_proxy = gls_client_env(c, "no_proxy");
+  curl_easy_setopt(easy, CURLOPT_PROXY, proxy ? proxy : "");
+  if (no_proxy) curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   q->attempts++;
   q->result->attempts = q->attempts;
@@ -453,16 +624,50 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
                     q->h_error_type);
   }
   gls_buf_wipe_free(&q->resp);
-  if (r->status == GLS_OK || !r->retryable || c->retry_off || q->attempts >= c->max_attempts ||
-      q->cancelled)
+  int cls = rc != CURLE_OK ? (r->retryable ? GLS_ERR_TRANSPORT : GLS_ERR_OTHER)
+                           : gls_retry_classify(r->status == GLS_OK ? NULL : r->code, r->http_status, 0);
+  if (r->status == GLS_E_BAD_RESPONSE) cls = GLS_ERR_TRANSIENT;
+  gls_retry_on_reply(c->retry, cls == GLS_ERR_THROTTLING, gls_now_ms());
+  if (r->status == GLS_OK) {
+    gls_retry_success(c->retry, q->retry_cost);
     return -1;
-  /* full jitter: uniform in [0, min(20 s, base * 2^(attempt-1))) */
-  double cap = (double)c->retry_base_ms * (double)(1L << (q->attempts - 1 < 20 ? q->attempts - 1 : 20));
-  if (cap > 20000) cap = 20000;
-  c->rng ^= c->rng << 13;
-  c->rng ^= c->rng >> 7;
-  c->rng ^= c->rng << 17;
-  return (long)(cap * (double)(c->rng >> 11) / 9007199254740992.0);
+  }
+  if (q->cancelled) return -1;
+  long delay;
+  if (!q->skew_fixed && gls_skew_correct(c, r, q->h_date)) {
+    q->skew_fixed = 1; /* the clock was off: retry at once with the corrected time */
+    delay = q->attempts < c->r_attempts ? 0 : -1;
+  } else {
+    int cost = 0;
+    delay = gls_retry_after(c->retry, q->attempts, cls, &cost);
+    if (delay >= 0) q->retry_cost = cost;
+  }
+  if (c->retry_hook) {
+    gls_retry_event ev = {q->prep.op->name, q->attempts, r->code, r->http_status, r->retryable, delay};
+    long h = c->retry_hook(c, &ev, c->retry_hook_ud);
+    if (h != GLS_RETRY_KEEP) delay = h < 0 ? -1 : h;
+    if (delay >= 0 && q->attempts >= c->r_attempts) delay = -1;
+  }
+  return delay;
+}
+
+/* Clock skew: when the service refuses a signature as expired or too
+ * skewed, take the time from its Date header and keep the difference as
+ * the client's offset. Returns 1 when the offset changed. */
+int gls_skew_correct(gls_client *c, const gls_result *r, const char *date_header) {
+  if (!r->code || !date_header || !*date_header) return 0;
+  int skew = !strcmp(r->code, "RequestTimeTooSkewed") || !strcmp(r->code, "RequestExpired") ||
+             !strcmp(r->code, "RequestInTheFuture") ||
+             ((!strcmp(r->code, "InvalidSignatureException") || !strcmp(r->code, "SignatureDoesNotMatch") ||
+               !strcmp(r->code, "AuthFailure")) && r->message && strstr(r->message, "Signature expired")) ||
+             (r->message && strstr(r->message, "Signature not yet current"));
+  if (!skew) return 0;
+  time_t server = curl_getdate(date_header, NULL);
+  if (server <= 0) return 0;
+  long offset = (long)(server - time(NULL));
+  if (labs(offset - c->time_offset) < 60) return 0; /* not what is wrong */
+  c->time_offset = offset;
+  return 1;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -565,6 +770,8 @@ gls_status gls_call(gls_client *c, const char *operation, const char *input, siz
   if (!q) return st;
   c->in_blocking = 1;
   while (st == GLS_OK) {
+    long wait;
+    while ((wait = gls_retry_before_send(c->retry, gls_now_ms())) > 0) sleep_ms(wait); /* adaptive */
     if ((st = gls_attempt_setup(q, c->easy)) != GLS_OK) break;
     if (c->dry_run) {
       st = gls_dry_run_result(q);

@@ -5,6 +5,9 @@
 
 #include <curl/curl.h>
 #include "gls_private.h"
+#include "awsconfig.h"
+#include "chain.h"
+#include "retry.h"
 
 enum { REQ_RUNNING = 1, REQ_BACKOFF, REQ_DONE };
 
@@ -18,7 +21,7 @@ struct gls_request {
   struct curl_slist *headers; /* this attempt's headers (signed) */
   gls_buf url;                /* this attempt's URL */
   gls_buf resp;               /* this attempt's body, bounded */
-  int too_large, cancelled, state, attempts;
+  int too_large, cancelled, state, attempts, skew_fixed, retry_cost;
   int64_t due_ms;             /* REQ_BACKOFF: when to try again */
   gls_result *result;
   char h_request_id[128], h_error_type[256], h_date[64];
@@ -26,15 +29,25 @@ struct gls_request {
 
 struct gls_client {
   char errmsg[512];
-  /* options (owned, secrets wiped) */
+  /* options (owned, secrets wiped); what is not set comes from the
+   * environment and the shared config files at the first call */
   char *region, *endpoint_url, *access_key_id, *secret_access_key, *session_token;
-  char *ca_bundle, *ua_extra;
+  char *ca_bundle, *ua_extra, *profile;
   long connect_timeout_ms, read_timeout_ms, verify_ssl, max_attempts, max_response;
-  long no_sign, retry_base_ms, time_offset, dry_run;
-  int retry_off;
-  /* resolved configuration (owned copies; cleared when an option changes) */
+  long no_sign, retry_base_ms, time_offset, dry_run, use_fips;
+  int retry_mode;             /* GLS_RETRY_*, or -1: from the environment/profile */
+  unsigned set;               /* SET_* bits: options given explicitly */
+  gls_getenv_fn getenv_fn;
+  void *getenv_ud;
+  gls_retry_hook_fn retry_hook;
+  void *retry_hook_ud;
+  /* resolved configuration (owned; cleared when an option changes) */
   int resolved;
-  char *r_region, *r_akid, *r_secret, *r_token, *r_origin, *r_host, *r_base_path;
+  char *r_region, *r_origin, *r_host, *r_base_path, *r_ca_bundle;
+  long r_connect_ms, r_read_ms, r_attempts;
+  gls_awsconfig *cfg;
+  gls_credsource *creds;
+  gls_retry *retry;
   gls_signer *signer;
   gls_regexes *regexes;
   /* blocking */
@@ -50,6 +63,11 @@ struct gls_client {
   int in_callback;
   uint64_t rng;               /* xorshift state for retry jitter */
 };
+
+enum { SET_CONNECT_TIMEOUT = 1, SET_READ_TIMEOUT = 2, SET_MAX_ATTEMPTS = 4, SET_CA_BUNDLE = 8 };
+
+/* The client's environment lookup (its getter, or getenv); NULL for unset or empty. */
+const char *gls_client_env(const gls_client *c, const char *name);
 
 void gls_client_seterr(gls_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t gls_now_ms(void);
@@ -67,6 +85,8 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc);
 /* GLS_OPT_DRY_RUN: makes q's result the request as it would be sent. */
 gls_status gls_dry_run_result(gls_request *q);
 
+int gls_skew_correct(gls_client *c, const gls_result *r, const char *date_header);
+int gls_parse_retry_mode(const char *v);
 gls_status gls_multi_init(gls_client *c);
 void gls_multi_cleanup(gls_client *c);
 

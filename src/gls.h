@@ -99,6 +99,8 @@ typedef enum gls_option {
   GLS_OPT_CA_BUNDLE,           /* a PEM file of trusted CAs */
   GLS_OPT_RETRY_MODE,          /* "standard" | "adaptive" | "off" */
   GLS_OPT_USER_AGENT_EXTRA,    /* appended to the User-Agent */
+  GLS_OPT_PROFILE,             /* shared config profile; set = explicit (the
+                                  environment's keys are then not used) */
   /* integers (gls_client_setopt_long) */
   GLS_OPT_CONNECT_TIMEOUT_MS = 100, /* 0 = no limit */
   GLS_OPT_READ_TIMEOUT_MS,     /* longest silence while receiving; 0 = none */
@@ -108,6 +110,7 @@ typedef enum gls_option {
   GLS_OPT_NO_SIGN_REQUEST,     /* 1 = send unsigned */
   GLS_OPT_RETRY_BASE_MS,       /* backoff base, default 1000 (tests lower it) */
   GLS_OPT_TIME_OFFSET_S,       /* added to the clock when signing (skew) */
+  GLS_OPT_USE_FIPS_ENDPOINT,   /* 1/0; default AWS_USE_FIPS_ENDPOINT or profile */
   GLS_OPT_DRY_RUN,             /* 1 = calls sign and build the request but do not
                                   send it; the result's JSON is the request:
                                   {"method","url","headers":[[n,v],...],"body"} */
@@ -120,6 +123,35 @@ GLS_API gls_status gls_client_setopt_str(gls_client *c, gls_option opt,
                                          const char *value /* copied */);
 GLS_API gls_status gls_client_setopt_long(gls_client *c, gls_option opt,
                                           long value);
+
+/* Where the client reads its environment (AWS_*, proxies, HOME). Default:
+ * getenv(3). fn gets ud and a name and returns the value (borrowed until
+ * the next call) or NULL. fn and ud are borrowed for the client's life.
+ * Useful for tests and for hosts that keep settings elsewhere. */
+typedef const char *(*gls_getenv_fn)(void *ud, const char *name);
+GLS_API gls_status gls_client_set_environment(gls_client *c, gls_getenv_fn fn, void *ud);
+
+/* Retry decisions, visible and overridable. After each failed attempt the
+ * hook sees what happened and what the retry policy proposes
+ * (proposed_delay_ms, or -1 for no retry); it returns GLS_RETRY_KEEP, -1 to
+ * stop, or a delay in ms to retry after (within max_attempts). Strings in ev
+ * are borrowed for the call. Runs inside gls_call/gls_client_step. */
+typedef struct gls_retry_event {
+  const char *operation;
+  int attempt;                 /* the attempt that failed, 1-based */
+  const char *code;            /* error code ("ThrottlingException", "Timeout", ...) */
+  int http_status;             /* 0 when nothing was received */
+  int retryable;
+  long proposed_delay_ms;      /* -1 = the policy would not retry */
+} gls_retry_event;
+#define GLS_RETRY_KEEP (-2L)
+typedef long (*gls_retry_hook_fn)(gls_client *c, const gls_retry_event *ev, void *ud);
+GLS_API gls_status gls_client_set_retry_hook(gls_client *c, gls_retry_hook_fn fn, void *ud);
+
+/* Where the credentials in use come from ("environment", "profile prod
+ * (assume role)", ...), once the first call has resolved them; else NULL.
+ * Borrowed. */
+GLS_API const char *gls_client_credential_source(const gls_client *c);
 
 /* Details of the client's last failure (borrowed; valid until the next call
  * on the client). Never contains secrets. Never NULL. */

@@ -162,6 +162,18 @@ extern const size_t gls_nerrors;
 extern const gls_operation gls_operations[];
 extern const size_t gls_noperations;
 
+/* AWS partitions, from partitions.json (what the endpoint rules' aws.partition reads). */
+typedef struct gls_partition {
+  const char *id;
+  const char *region_regex;          /* POSIX ERE */
+  const char *dns_suffix, *dual_stack_dns_suffix;
+  int supports_fips, supports_dual_stack;
+  int first_region, nregions;        /* slice of gls_partition_regions */
+} gls_partition;
+extern const char *const gls_partition_regions[];
+extern const gls_partition gls_partitions[];
+extern const size_t gls_npartitions;
+
 /* By model name or snake_case name; NULL if unknown. */
 const gls_operation *gls_find_operation(const char *name);
 /* The error shape named code (namespace already stripped), or NULL. */

@@ -26,6 +26,9 @@ typedef struct lclient {
   gls_client *c;
   lua_State *main;       /* main thread, where callbacks run */
   int on_error_ref;      /* LUA_NOREF: stderr */
+  int on_retry_ref;      /* LUA_NOREF: none */
+  const char *env;       /* the environment option packed as "K=V\0...\0", or NULL;
+                            a userdata kept as the client's user value 1 */
   int closing;           /* set by __gc: callbacks are not called */
 } lclient;
 
@@ -94,7 +97,11 @@ static void set_b(lua_State *L, lclient *lc, gls_option o, const char *k, int t)
 static const char *const KNOWN[] = {
   "region", "endpoint_url", "credentials", "retry_mode", "max_attempts", "connect_timeout",
   "read_timeout", "verify_ssl", "ca_bundle", "no_sign_request", "max_response_bytes",
-  "retry_base_delay", "time_offset", "on_error", "user_agent_extra", "dry_run", NULL};
+  "retry_base_delay", "time_offset", "on_error", "user_agent_extra", "dry_run", "profile",
+  "environment", "use_fips_endpoint", "on_retry", NULL};
+
+static void set_environment(lua_State *L, lclient *lc, int t);
+static long retry_hook(gls_client *c, const gls_retry_event *ev, void *ud);
 
 static int l_client(lua_State *L) {
   int has = !lua_isnoneornil(L, 1);
@@ -109,14 +116,12 @@ static int l_client(lua_State *L) {
     const char *k = lua_tostring(L, -1);
     int ok = 0;
     for (int i = 0; KNOWN[i] && !ok; i++) ok = !strcmp(KNOWN[i], k);
-    if (!ok && !strcmp(k, "profile"))
-      return luaL_error(L, "bad option 'profile': shared config files are not read by this version; "
-                           "give region and credentials explicitly or through the environment");
     if (!ok) return luaL_error(L, "unknown client option '%s'", k);
   }
   lclient *lc = lua_newuserdatauv(L, sizeof *lc, 1);
   memset(lc, 0, sizeof *lc);
   lc->on_error_ref = LUA_NOREF;
+  lc->on_retry_ref = LUA_NOREF;
   luaL_setmetatable(L, CLIENT_MT);
   if (gls_client_create(&lc->c) != GLS_OK) return luaL_error(L, "cannot create a client (out of memory?)");
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
@@ -127,6 +132,15 @@ static int l_client(lua_State *L) {
   set_s(L, lc, GLS_OPT_RETRY_MODE, "retry_mode", 1);
   set_s(L, lc, GLS_OPT_CA_BUNDLE, "ca_bundle", 1);
   set_s(L, lc, GLS_OPT_USER_AGENT_EXTRA, "user_agent_extra", 1);
+  set_s(L, lc, GLS_OPT_PROFILE, "profile", 1);
+  if (opt_field(L, 1, "use_fips_endpoint", LUA_TBOOLEAN)) {
+    gls_client_setopt_long(lc->c, GLS_OPT_USE_FIPS_ENDPOINT, lua_toboolean(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, -1); /* the client, for set_environment's user value */
+  lua_insert(L, 1);
+  set_environment(L, lc, 2);
+  lua_remove(L, 1);
   set_i(L, lc, GLS_OPT_MAX_ATTEMPTS, "max_attempts", 1);
   set_i(L, lc, GLS_OPT_MAX_RESPONSE_BYTES, "max_response_bytes", 1);
   set_i(L, lc, GLS_OPT_TIME_OFFSET_S, "time_offset", 1);
@@ -149,7 +163,85 @@ static int l_client(lua_State *L) {
       return luaL_error(L, "bad option 'credentials': access_key_id and secret_access_key are both required");
   }
   if (opt_field(L, 1, "on_error", LUA_TFUNCTION)) lc->on_error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (opt_field(L, 1, "on_retry", LUA_TFUNCTION)) {
+    lc->on_retry_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    gls_client_set_retry_hook(lc->c, retry_hook, lc);
+  }
   return 1;
+}
+
+/* The environment option: lookups in the packed block. */
+static const char *env_lookup(void *ud, const char *name) {
+  lclient *lc = ud;
+  size_t n = strlen(name);
+  for (const char *e = lc->env; e && *e; e += strlen(e) + 1)
+    if (!strncmp(e, name, n) && e[n] == '=') return e + n + 1;
+  return NULL;
+}
+
+static void set_environment(lua_State *L, lclient *lc, int t) {
+  if (!opt_field(L, t, "environment", LUA_TTABLE)) return;
+  int et = lua_gettop(L);
+  size_t total = 1;
+  lua_pushnil(L);
+  while (lua_next(L, et)) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "bad option 'environment' (a table of string names to string values expected)");
+    total += lua_rawlen(L, -2) + lua_rawlen(L, -1) + 2;
+    lua_pop(L, 1);
+  }
+  char *block = lua_newuserdatauv(L, total, 0);
+  char *o = block;
+  lua_pushnil(L);
+  while (lua_next(L, et)) {
+    size_t kl, vl;
+    const char *k = lua_tolstring(L, -2, &kl), *v = lua_tolstring(L, -1, &vl);
+    memcpy(o, k, kl);
+    o[kl] = '=';
+    memcpy(o + kl + 1, v, vl);
+    o[kl + 1 + vl] = '\0';
+    o += kl + vl + 2;
+    lua_pop(L, 1);
+  }
+  *o = '\0';
+  lua_setiuservalue(L, -3, 1); /* client userdata sits below the env table */
+  lua_pop(L, 1);
+  lc->env = block;
+  gls_client_set_environment(lc->c, env_lookup, lc);
+}
+
+static int msghandler(lua_State *L);
+static void report(lclient *lc, lua_State *L, const char *msg);
+
+/* on_retry(info) -> nil (keep), false (stop) or seconds to wait. */
+static long retry_hook(gls_client *c, const gls_retry_event *ev, void *ud) {
+  (void)c;
+  lclient *lc = ud;
+  lua_State *L = lc->main;
+  if (lc->closing || !lua_checkstack(L, 8)) return GLS_RETRY_KEEP;
+  int base = lua_gettop(L);
+  lua_pushcfunction(L, msghandler);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lc->on_retry_ref);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, ev->operation); lua_setfield(L, -2, "operation");
+  lua_pushinteger(L, ev->attempt); lua_setfield(L, -2, "attempt");
+  if (ev->code) { lua_pushstring(L, ev->code); lua_setfield(L, -2, "code"); }
+  if (ev->http_status) { lua_pushinteger(L, ev->http_status); lua_setfield(L, -2, "status"); }
+  lua_pushboolean(L, ev->retryable); lua_setfield(L, -2, "retryable");
+  if (ev->proposed_delay_ms >= 0) {
+    lua_pushnumber(L, (lua_Number)ev->proposed_delay_ms / 1000.0);
+    lua_setfield(L, -2, "delay");
+  }
+  long out = GLS_RETRY_KEEP;
+  if (lua_pcall(L, 1, 1, base + 1) != LUA_OK) {
+    report(lc, L, lua_tostring(L, -1));
+  } else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+    out = -1;
+  } else if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0) {
+    out = (long)(lua_tonumber(L, -1) * 1000 + 0.5);
+  }
+  lua_settop(L, base);
+  return out;
 }
 
 /* ------------------------------------------------------------ results */
@@ -319,6 +411,13 @@ static int l_step(lua_State *L) {
   return 1;
 }
 
+static int l_credential_source(lua_State *L) {
+  const char *s = gls_client_credential_source(check_client(L, 1)->c);
+  if (s) lua_pushstring(L, s);
+  else lua_pushnil(L);
+  return 1;
+}
+
 static int l_in_flight(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)gls_client_in_flight(check_client(L, 1)->c));
   return 1;
@@ -330,7 +429,8 @@ static void close_client(lua_State *L, lclient *lc) {
   gls_client_destroy(c); /* runs pending callbacks with Cancelled */
   lc->c = NULL;
   luaL_unref(L, LUA_REGISTRYINDEX, lc->on_error_ref);
-  lc->on_error_ref = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lc->on_retry_ref);
+  lc->on_error_ref = lc->on_retry_ref = LUA_NOREF;
 }
 
 static int l_close(lua_State *L) {
@@ -387,6 +487,7 @@ void gls_l_client_open(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"call", l_call}, {"start", l_start}, {"pollfd", l_pollfd}, {"events", l_events},
     {"timeout", l_timeout}, {"step", l_step}, {"in_flight", l_in_flight}, {"close", l_close},
+    {"credential_source", l_credential_source},
     {NULL, NULL}};
   static const luaL_Reg req_methods[] = {
     {"cancel", l_request_cancel}, {"pending", l_request_pending}, {NULL, NULL}};

@@ -108,9 +108,16 @@ void gls_multi_cleanup(gls_client *c) {
   c->epfd = -1;
 }
 
-/* Starts an attempt; GLS_OK means it is running. Anything else means q is
- * finished (failed, or a dry run's request is its result). */
+/* Starts an attempt; GLS_OK means it is running, or waiting for the
+ * adaptive rate limiter (REQ_BACKOFF with a due time). Anything else means
+ * q is finished (failed, or a dry run's request is its result). */
 static gls_status begin_attempt(gls_client *c, gls_request *q) {
+  long wait = gls_retry_before_send(c->retry, gls_now_ms());
+  if (wait > 0) {
+    q->state = REQ_BACKOFF;
+    q->due_ms = gls_now_ms() + wait;
+    return GLS_OK;
+  }
   gls_status st = gls_attempt_setup(q, q->easy);
   if (st == GLS_OK && c->dry_run) {
     gls_dry_run_result(q);

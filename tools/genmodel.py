@@ -163,6 +163,23 @@ def main(refdir):
             index[o["input"]["shape"]] if "input" in o else -1,
             index[o["output"]["shape"]] if "output" in o else -1))
 
+    # partitions (for the endpoint rule set's aws.partition)
+    ppath = os.path.join(refdir, "..", "partitions.json")
+    parts = json.load(open(ppath))["partitions"]
+    part_lines, region_lines = [], []
+    for pt in parts:
+        o = pt["outputs"]
+        rx = pt["regionRegex"].replace("\\-", "-").replace("\\w", "[A-Za-z0-9_]").replace("\\d", "[0-9]")
+        for r in ["us-east-1", "cn-north-1", "us-gov-west-1", "eusc-de-east-1", "us-iso-east-1", "x-y-1", "eu-isoe-west-1"]:
+            if bool(re.search(pt["regionRegex"], r)) != bool(re.search(rx, r)):
+                sys.exit("partition regex translation differs for %r" % pt["regionRegex"])
+        first = len(region_lines)
+        region_lines += ["  %s," % c_str(r) for r in sorted(pt["regions"])]
+        part_lines.append("  {%s, %s, %s, %s, %d, %d, %d, %d}," % (
+            c_str(pt["id"]), c_str(rx), c_str(o["dnsSuffix"]), c_str(o["dualStackDnsSuffix"]),
+            1 if o.get("supportsFIPS") else 0, 1 if o.get("supportsDualStack") else 0,
+            first, len(region_lines) - first))
+
     meta = model["metadata"]
     out = []
     out.append("/* model.c - GameLift Streams operation and shape tables, API version %s.\n"
@@ -187,6 +204,12 @@ def main(refdir):
     out.append("const gls_error_shape gls_errors[] = {")
     out += errors
     out.append("};\nconst size_t gls_nerrors = %d;\n" % len(errors))
+    out.append("const char *const gls_partition_regions[] = {")
+    out += region_lines
+    out.append("};\n")
+    out.append("const gls_partition gls_partitions[] = {")
+    out += part_lines
+    out.append("};\nconst size_t gls_npartitions = %d;\n" % len(part_lines))
     out.append("const gls_operation gls_operations[] = {")
     out += ops
     out.append("};\nconst size_t gls_noperations = %d;" % len(ops))

@@ -15,6 +15,11 @@ few overrides; CreateStreamSessionConnection answers
 "answer-for:" + sha256(SignalRequest), so a test can prove which answer goes
 with which offer. List operations page over 5 items (MaxResults, NextToken).
 
+Like the service, it refuses a signature whose X-Amz-Date is more than 5
+minutes off its clock ("Signature expired: ..."), with a Date header a client
+can correct from. A request in absolute form ("GET http://host/path") is
+served as a forward proxy would pass it on, and recorded with proxied=true.
+
 Control API (unsigned), for tests:
   POST /_test/enqueue  [{"status", "headers": {}, "body": "raw", "delay": s, "drop": bool}, ...]
                        canned replies for the next API requests, in order
@@ -151,6 +156,25 @@ def verify(method, raw_path, query, headers, body):
     return True, None, None
 
 
+def check_time(headers):
+    """The service refuses signatures more than 5 minutes off its clock."""
+    h = {k.lower(): v for k, v in headers}
+    try:
+        when = datetime.datetime.strptime(h.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return True, None, None  # verify() reports a missing/malformed date
+    when = when.replace(tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = "%Y%m%dT%H%M%SZ"
+    if when < now - datetime.timedelta(minutes=5):
+        return False, "InvalidSignatureException", "Signature expired: %s is now earlier than %s (%s - 5 min.)" % (
+            when.strftime(fmt), (now - datetime.timedelta(minutes=5)).strftime(fmt), now.strftime(fmt))
+    if when > now + datetime.timedelta(minutes=5):
+        return False, "InvalidSignatureException", "Signature not yet current: %s is still later than %s (%s + 5 min.)" % (
+            when.strftime(fmt), (now + datetime.timedelta(minutes=5)).strftime(fmt), now.strftime(fmt))
+    return True, None, None
+
+
 def make_handler(model, state, check_sig):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -176,19 +200,25 @@ def make_handler(model, state, check_sig):
         def handle_any(self):
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
-            raw_path, _, query = self.path.partition("?")
+            target = self.path
+            proxied = target.startswith("http://")  # absolute-form: we are acting as a forward proxy
+            if proxied:
+                target = "/" + target.split("/", 3)[3] if target.count("/") >= 3 else "/"
+            raw_path, _, query = target.partition("?")
             if raw_path.startswith("/_test/"):
                 return self.control(raw_path, body)
             name, op, labels = model.route(self.command, raw_path)
             headers = list(self.headers.items())
             ok, code, msg = (True, None, None)
             if check_sig:
-                ok, code, msg = verify(self.command, raw_path, query, headers, body)
+                ok, code, msg = check_time(headers)
+                if ok:
+                    ok, code, msg = verify(self.command, raw_path, query, headers, body)
             with state.lock:
                 state.requests.append({
                     "operation": name, "method": self.command, "path": raw_path, "query": query,
                     "headers": headers, "body": body.decode("utf-8", "replace"), "signature_ok": ok,
-                    "peer": self.client_address[1]})
+                    "peer": self.client_address[1], "proxied": proxied})
                 canned = state.queue.pop(0) if state.queue else None
             if canned is not None:
                 if canned.get("delay"):

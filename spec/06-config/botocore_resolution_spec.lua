@@ -1,0 +1,126 @@
+-- Differential: given the same files and environment, gls resolves the same
+-- region, endpoint and credentials as botocore on this machine.
+local helper = require "spec.helper"
+local gls = require "gameliftstreams"
+local cjson = require "cjson"
+
+local function have_botocore()
+  return os.execute("python3 -c 'import botocore.session' >/dev/null 2>&1") and true or false
+end
+
+local function botocore(env, request)
+  local tmp = os.tmpname()
+  helper.write_file(tmp, cjson.encode{ env = env, request = request or cjson.null })
+  local p = assert(io.popen("python3 spec/support/botocore_resolve.py < " .. tmp .. " 2>&1"))
+  local out = p:read("a")
+  p:close()
+  os.remove(tmp)
+  local ok, doc = pcall(cjson.decode, out)
+  assert(ok, "botocore_resolve.py: " .. out)
+  return doc
+end
+
+local function authz(req)
+  for _, h in ipairs(req.headers) do
+    if h[1]:lower() == "authorization" then return h[2] end
+  end
+end
+local function token(req)
+  for _, h in ipairs(req.headers) do
+    if h[1]:lower() == "x-amz-security-token" then return h[2] end
+  end
+end
+
+describe("resolution agrees with botocore #botocore", function()
+  local dir
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    helper.write_file(dir .. "/config", table.concat({
+      "[default]", "region = us-west-2", "",
+      "[profile prod]", "region = eu-central-1", "services = local-svc", "",
+      "[profile cfgkeys]", "region = ap-southeast-2", "aws_access_key_id = AKIDCONFIG",
+      "aws_secret_access_key = secret-from-config", "",
+      "[profile proc]", "region = us-east-2",
+      "credential_process = " .. dir .. "/proc.sh", "",
+      "[profile fips]", "region = us-gov-west-1", "use_fips_endpoint = true", "",
+      "[profile global-ep]", "region = sa-east-1", "endpoint_url = http://127.0.0.1:4566", "",
+      "[profile ignore]", "region = sa-east-1", "endpoint_url = http://127.0.0.1:4566",
+      "ignore_configured_endpoint_urls = true", "",
+      "[services local-svc]", "gameliftstreams =", "  endpoint_url = http://127.0.0.1:7000", "",
+    }, "\n"))
+    helper.write_file(dir .. "/credentials", table.concat({
+      "[default]", "aws_access_key_id = AKIDDEFAULT", "aws_secret_access_key = default-secret", "",
+      "[prod]", "aws_access_key_id = AKIDPROD", "aws_secret_access_key = prod-secret",
+      "aws_session_token = prod-token", "",
+      "[fips]", "aws_access_key_id = AKIDFIPS", "aws_secret_access_key = fips-secret", "",
+      "[global-ep]", "aws_access_key_id = AKIDGEP", "aws_secret_access_key = gep-secret", "",
+      "[ignore]", "aws_access_key_id = AKIDIGN", "aws_secret_access_key = ign-secret", "",
+    }, "\n"))
+    helper.write_file(dir .. "/proc.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
+      .. "\"SecretAccessKey\": \"proc-secret\", \"SessionToken\": \"proc-token\", "
+      .. "\"Expiration\": \"2099-01-01T00:00:00Z\"}'\n")
+    os.execute("chmod +x " .. dir .. "/proc.sh")
+  end)
+  teardown(function() os.execute("rm -rf " .. dir) end)
+
+  local function files(extra)
+    local env = { AWS_CONFIG_FILE = dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = dir .. "/credentials",
+      HOME = dir }
+    for k, v in pairs(extra or {}) do env[k] = v end
+    return env
+  end
+
+  local scenarios = {
+    { "default profile from the files", files() },
+    { "AWS_PROFILE with a services section endpoint and a session token", files{ AWS_PROFILE = "prod" } },
+    { "keys in the config file", files{ AWS_PROFILE = "cfgkeys" } },
+    { "credential_process", files{ AWS_PROFILE = "proc" } },
+    { "FIPS from the profile", files{ AWS_PROFILE = "fips" } },
+    { "the profile's endpoint_url", files{ AWS_PROFILE = "global-ep" } },
+    { "ignore_configured_endpoint_urls", files{ AWS_PROFILE = "ignore" } },
+    { "environment keys beat the profile's", files{ AWS_ACCESS_KEY_ID = "AKIDENV", AWS_SECRET_ACCESS_KEY = "env-secret",
+      AWS_SESSION_TOKEN = "env-token" } },
+    { "AWS_REGION beats AWS_DEFAULT_REGION and the profile", files{ AWS_REGION = "ca-central-1",
+      AWS_DEFAULT_REGION = "eu-west-3" } },
+    { "AWS_DEFAULT_REGION beats the profile", files{ AWS_DEFAULT_REGION = "eu-west-3" } },
+    { "AWS_ENDPOINT_URL_GAMELIFTSTREAMS beats AWS_ENDPOINT_URL", files{ AWS_PROFILE = "prod",
+      AWS_ENDPOINT_URL_GAMELIFTSTREAMS = "http://127.0.0.1:7100", AWS_ENDPOINT_URL = "http://127.0.0.1:7200" } },
+    { "AWS_ENDPOINT_URL beats the services section", files{ AWS_PROFILE = "prod",
+      AWS_ENDPOINT_URL = "http://127.0.0.1:7200" } },
+    { "AWS_USE_FIPS_ENDPOINT", files{ AWS_USE_FIPS_ENDPOINT = "true", AWS_REGION = "us-east-1" } },
+    { "no files at all, environment only", { AWS_ACCESS_KEY_ID = "AKIDONLY", AWS_SECRET_ACCESS_KEY = "only-secret",
+      AWS_DEFAULT_REGION = "me-central-1", HOME = "/nonexistent" } },
+    { "cn partition", files{ AWS_REGION = "cn-northwest-1" } },
+  }
+
+  for _, sc in ipairs(scenarios) do
+    it(sc[1], function()
+      if not have_botocore() then return pending("needs python3 with botocore") end
+      local c = gls.client{ environment = sc[2], dry_run = true }
+      local req, err = c:list_stream_groups{}
+      c:close()
+      assert.is_nil(err)
+      local b = botocore(sc[2], req)
+      assert.is_nil(b.error)
+      assert.equal(b.endpoint_url .. "/streamgroups", req.url)
+      local akid, region = authz(req):match("Credential=([^/]+)/%d+/([^/]+)/")
+      assert.equal(b.access_key, akid)
+      assert.equal(b.region, region)
+      assert.equal(b.token == cjson.null and nil or b.token, token(req))
+      assert.is_true(b.same_signature, "botocore's secret signs gls's request identically")
+    end)
+  end
+
+  it("both refuse a missing profile", function()
+    if not have_botocore() then return pending("needs python3 with botocore") end
+    local env = files{ AWS_PROFILE = "nope" }
+    local c = gls.client{ environment = env, dry_run = true }
+    local _, err = c:list_stream_groups{}
+    c:close()
+    assert.equal("ProfileNotFound", err.code)
+    assert.matches("The config profile %(nope%) could not be found", err.message)
+    assert.matches("ProfileNotFound", botocore(env).error)
+  end)
+end)

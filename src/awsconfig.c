@@ -457,7 +457,7 @@ static int make_item(raw_file *f, const raw_opt *o, cfg_item *it) {
   const char *b = o->val.data ? o->val.data : "", *e = b + o->val.len;
   const char *sb = b, *se = e;
   strip(&sb, &se);
-  e = se; /* '\n'.join(lines).rstrip() */
+  e = sb == se ? b : se; /* '\n'.join(lines).rstrip() */
   memset(it, 0, sizeof *it);
   if (!(it->key = strdup(o->key))) return nomem(f);
   if (e == b || *b != '\n') {

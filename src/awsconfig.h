@@ -3,11 +3,7 @@
 #ifndef GLS_AWSCONFIG_H
 #define GLS_AWSCONFIG_H
 
-#include "gls_private.h"
-
-/* How the environment is read: an injectable getter, so tests need no
- * setenv. Returns NULL when the variable is unset. */
-typedef const char *(*gls_getenv_fn)(void *ud, const char *name);
+#include "gls_private.h" /* gls.h: gls_getenv_fn, the injectable environment getter */
 
 /* Both files, parsed. Profiles merge as botocore does: the config file's
  * "[profile NAME]" (or "[default]") section, then the credentials file's
@@ -16,8 +12,9 @@ typedef const char *(*gls_getenv_fn)(void *ud, const char *name);
  * ("s3 =" followed by indented "key = value" lines) are kept as
  * "parent.key". Comments start with '#' or ';' at the start of a line (and
  * after whitespace inside a value line: "key = v ;c" keeps "v ;c" as
- * botocore does, so only full-line comments). Keys are case-sensitive,
- * values trimmed. Owns all its strings. */
+ * botocore does, so only full-line comments). Option names are lower-cased
+ * on load (as configparser does) and looked up exactly; values are trimmed.
+ * Owns all its strings (wiped when freed). */
 typedef struct gls_awsconfig gls_awsconfig;
 
 /* Loads the files named by AWS_CONFIG_FILE (default ~/.aws/config) and

@@ -73,45 +73,63 @@ describe("resolution agrees with botocore #botocore", function()
   end
 
   local scenarios = {
-    { "default profile from the files", files() },
-    { "AWS_PROFILE with a services section endpoint and a session token", files{ AWS_PROFILE = "prod" } },
-    { "keys in the config file", files{ AWS_PROFILE = "cfgkeys" } },
-    { "credential_process", files{ AWS_PROFILE = "proc" } },
-    { "FIPS from the profile", files{ AWS_PROFILE = "fips" } },
-    { "the profile's endpoint_url", files{ AWS_PROFILE = "global-ep" } },
-    { "ignore_configured_endpoint_urls", files{ AWS_PROFILE = "ignore" } },
-    { "environment keys beat the profile's", files{ AWS_ACCESS_KEY_ID = "AKIDENV", AWS_SECRET_ACCESS_KEY = "env-secret",
-      AWS_SESSION_TOKEN = "env-token" } },
-    { "AWS_REGION beats AWS_DEFAULT_REGION and the profile", files{ AWS_REGION = "ca-central-1",
-      AWS_DEFAULT_REGION = "eu-west-3" } },
-    { "AWS_DEFAULT_REGION beats the profile", files{ AWS_DEFAULT_REGION = "eu-west-3" } },
-    { "AWS_ENDPOINT_URL_GAMELIFTSTREAMS beats AWS_ENDPOINT_URL", files{ AWS_PROFILE = "prod",
-      AWS_ENDPOINT_URL_GAMELIFTSTREAMS = "http://127.0.0.1:7100", AWS_ENDPOINT_URL = "http://127.0.0.1:7200" } },
-    { "AWS_ENDPOINT_URL beats the services section", files{ AWS_PROFILE = "prod",
-      AWS_ENDPOINT_URL = "http://127.0.0.1:7200" } },
-    { "AWS_USE_FIPS_ENDPOINT", files{ AWS_USE_FIPS_ENDPOINT = "true", AWS_REGION = "us-east-1" } },
-    { "no files at all, environment only", { AWS_ACCESS_KEY_ID = "AKIDONLY", AWS_SECRET_ACCESS_KEY = "only-secret",
-      AWS_DEFAULT_REGION = "me-central-1", HOME = "/nonexistent" } },
-    { "cn partition", files{ AWS_REGION = "cn-northwest-1" } },
+    { "default profile from the files", function() return files() end },
+    { "AWS_PROFILE with a services section endpoint and a session token",
+      function() return files{ AWS_PROFILE = "prod" } end },
+    { "keys in the config file", function() return files{ AWS_PROFILE = "cfgkeys" } end },
+    { "credential_process", function() return files{ AWS_PROFILE = "proc" } end },
+    { "FIPS from the profile", function() return files{ AWS_PROFILE = "fips" } end },
+    { "the profile's endpoint_url", function() return files{ AWS_PROFILE = "global-ep" } end },
+    { "ignore_configured_endpoint_urls", function() return files{ AWS_PROFILE = "ignore" } end },
+    { "environment keys beat the profile's", function() return files{ AWS_ACCESS_KEY_ID = "AKIDENV",
+      AWS_SECRET_ACCESS_KEY = "env-secret",
+      AWS_SESSION_TOKEN = "env-token" } end },
+    { "AWS_DEFAULT_REGION beats the profile", function() return files{ AWS_DEFAULT_REGION = "eu-west-3" } end },
+    { "AWS_ENDPOINT_URL_GAMELIFTSTREAMS beats AWS_ENDPOINT_URL", function() return files{ AWS_PROFILE = "prod",
+      AWS_ENDPOINT_URL_GAMELIFTSTREAMS = "http://127.0.0.1:7100", AWS_ENDPOINT_URL = "http://127.0.0.1:7200" } end },
+    { "AWS_ENDPOINT_URL beats the services section", function() return files{ AWS_PROFILE = "prod",
+      AWS_ENDPOINT_URL = "http://127.0.0.1:7200" } end },
+    { "AWS_USE_FIPS_ENDPOINT",
+      function() return files{ AWS_USE_FIPS_ENDPOINT = "true", AWS_DEFAULT_REGION = "us-east-1" } end },
+    { "no files at all, environment only", function() return { AWS_ACCESS_KEY_ID = "AKIDONLY",
+      AWS_SECRET_ACCESS_KEY = "only-secret", AWS_DEFAULT_REGION = "me-central-1", HOME = "/nonexistent" } end },
+    { "cn partition", function() return files{ AWS_DEFAULT_REGION = "cn-northwest-1" } end },
   }
 
   for _, sc in ipairs(scenarios) do
     it(sc[1], function()
       if not have_botocore() then return pending("needs python3 with botocore") end
-      local c = gls.client{ environment = sc[2], dry_run = true }
+      local env = sc[2]()
+      local c = gls.client{ environment = env, dry_run = true }
       local req, err = c:list_stream_groups{}
       c:close()
       assert.is_nil(err)
-      local b = botocore(sc[2], req)
-      assert.is_nil(b.error)
+      local b = botocore(env, req)
+      assert.equal(cjson.null, b.error)
       assert.equal(b.endpoint_url .. "/streamgroups", req.url)
       local akid, region = authz(req):match("Credential=([^/]+)/%d+/([^/]+)/")
       assert.equal(b.access_key, akid)
       assert.equal(b.region, region)
-      assert.equal(b.token == cjson.null and nil or b.token, token(req))
+      local want_token = b.token ~= cjson.null and b.token or nil
+      local got_token = token(req)
+      assert.equal(want_token, got_token)
       assert.is_true(b.same_signature, "botocore's secret signs gls's request identically")
     end)
   end
+
+  it("AWS_REGION: gls follows the AWS CLI v2 (first), botocore v1 does not read it", function()
+    if not have_botocore() then return pending("needs python3 with botocore") end
+    local env = files{ AWS_REGION = "ca-central-1", AWS_DEFAULT_REGION = "eu-west-3" }
+    local c = gls.client{ environment = env, dry_run = true }
+    local req = assert(c:list_stream_groups{})
+    c:close()
+    assert.equal("https://gameliftstreams.ca-central-1.api.aws/streamgroups", req.url)
+    local b = botocore(env, req)
+    assert.equal("eu-west-3", b.region) -- botocore 1.x reads AWS_DEFAULT_REGION only
+    -- everything but the region agrees
+    local akid = authz(req):match("Credential=([^/]+)/")
+    assert.equal(b.access_key, akid)
+  end)
 
   it("both refuse a missing profile", function()
     if not have_botocore() then return pending("needs python3 with botocore") end

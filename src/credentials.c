@@ -556,7 +556,9 @@ static void XMLCALL x_end(void *ud, const XML_Char *name) {
   size_t plen = x->path.len;
   for (int i = 0; i < X_N; i++) {
     size_t k = strlen(x_paths[i]);
-    if (plen > k && path[plen - k - 1] == '/' && !strcmp(path + plen - k, x_paths[i]) && !x->v[i]) {
+    /* "Result/..." also matches "AssumeRoleResult/...": any name ending so. */
+    if (plen > k && (path[plen - k - 1] == '/' || !strncmp(x_paths[i], "Result/", 7)) &&
+        !strcmp(path + plen - k, x_paths[i]) && !x->v[i]) {
       x->v[i] = strdup(x->text.data ? x->text.data : "");
       if (!x->v[i]) {
         x->nomem = 1;

@@ -1085,7 +1085,7 @@ static gls_status imds_get(http_call *h, int attempts, json_t **json, gls_buf *e
     if (json_is_object(*json)) break;
     json_wipe_decref(*json);
     *json = NULL;
-    gls_buf_printf(&why, "%s: the reply is not a JSON object", h->src);
+    gls_buf_printf(&why, "%s: bad JSON", h->src);
     http_doing(&why, h);
     st = GLS_E_BAD_RESPONSE;
   }

@@ -595,7 +595,7 @@ static void test_imds(void) {
   ctl_do("/_ctl/fault", "{\"target\": \"imds-creds\", \"body\": \"{oops\"}");
   st = gls_creds_imds(server, 1, &imds, &c, &err);
   ok(st == GLS_E_BAD_RESPONSE &&
-         contains(&err, "IMDS: the reply is not a JSON object fetching the credentials of role gls-test-role"),
+         contains(&err, "IMDS: bad JSON fetching the credentials of role gls-test-role"),
      "IMDS: malformed JSON with one attempt: %s", E(&err));
   gls_buf_reset(&err);
 

@@ -223,6 +223,12 @@ gls_status gls_creds_process(const char *command, long timeout_ms, gls_creds *ou
     /* Child: async-signal-safe calls only. Its own process group, so a
      * timeout kills whatever the shell started too. */
     setpgid(0, 0);
+    /* The command starts as programs expect: no signals blocked, SIGPIPE
+     * not ignored (hosts often ignore it for their sockets). */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
     if (fds[1] != STDOUT_FILENO) {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[1]);

@@ -18,14 +18,17 @@ CURL_CFLAGS     ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS       ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 JANSSON_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 JANSSON_LIBS    ?= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+EXPAT_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
+EXPAT_LIBS      ?= $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
 
 CFLAGS          ?= -O2 -g
 LDFLAGS         ?=
 # What the code needs, whatever CFLAGS says.
 GLS_CFLAGS      = -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
                   -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-                  -I$(LUA_INCLUDE_DIR) -Isrc $(OPENSSL_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
-DEP_LIBS        = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) -lm
+                  -I$(LUA_INCLUDE_DIR) -Isrc $(OPENSSL_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) \
+                  $(EXPAT_CFLAGS)
+DEP_LIBS        = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(EXPAT_LIBS) -lm
 
 UNAME_S := $(shell uname -s)
 ifeq ($(UNAME_S),Darwin)
@@ -97,13 +100,13 @@ $(B)/gen/pc.vars: FORCE
 
 $(PC_FILE): Makefile $(B)/gen/pc.vars
 	@mkdir -p $(@D)
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson expat\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
 	  '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' > $@
 
 # Debian packages the project needs; installed only when run as root and
 # something is missing.
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-              libssl-dev libjansson-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv
+              libssl-dev libjansson-dev libexpat1-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv
 deps:
 	@sh tools/deps.sh $(DEBIAN_PKGS)
 

@@ -30,6 +30,7 @@ external_dependencies = {
   OPENSSL = { header = "openssl/evp.h" },
   CURL = { library = "curl" },
   JANSSON = { header = "jansson.h" },
+  EXPAT = { header = "expat.h" },
 }
 -- The Makefile builds and installs everything, glsrun included (builtin
 -- cannot build executables). Install layout inside the rock:

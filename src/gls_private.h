@@ -33,6 +33,10 @@ void gls_buf_reset(gls_buf *b);        /* len = 0, keeps the storage */
  * keep_slash) with upper-case hex, appending to b. */
 int gls_uri_encode(gls_buf *b, const char *s, size_t n, int keep_slash);
 
+/* ISO 8601 / RFC 3339 ("2024-05-01T10:00:00.5Z", "+02:00", no zone = UTC) to
+ * epoch seconds (fractions kept). 0 ok, -1 not such a timestamp. */
+int gls_parse_iso8601(const char *s, double *out);
+
 /* ---------------------------------------------------------------- SigV4 */
 
 /* One header, borrowed: name/value need not be NUL-terminated. */

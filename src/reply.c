@@ -89,32 +89,6 @@ static void clean_code(const char *s, size_t n, char *out, size_t outn) {
 
 /* ------------------------------------------------------------ timestamps */
 
-/* ISO 8601 / RFC 3339 ("2024-05-01T10:00:00.5Z", "+02:00") to epoch seconds. */
-static int parse_iso8601(const char *s, double *out) {
-  int Y, M, D, h, m;
-  double sec;
-  int n = 0;
-  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &Y, &M, &D, &h, &m, &sec, &n) != 6) return -1;
-  const char *z = s + n;
-  int off = 0;
-  if (*z == '+' || *z == '-') {
-    int oh, om;
-    if (sscanf(z + 1, "%2d:%2d", &oh, &om) != 2) return -1;
-    off = (oh * 60 + om) * 60 * (*z == '-' ? -1 : 1);
-  } else if (*z != 'Z' && *z != 'z' && *z) {
-    return -1;
-  }
-  struct tm tm = {0};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  time_t t = timegm(&tm);
-  *out = (double)t + sec - off;
-  return 0;
-}
-
 /* Walks an output value by shape, turning timestamp strings into numbers. */
 static void normalise(json_t *v, int shape) {
   if (shape < 0 || !v) return;
@@ -128,7 +102,7 @@ static void normalise(json_t *v, int shape) {
       if (!mv) continue;
       if (gls_shapes[m->shape].type == GLS_T_TIMESTAMP && json_is_string(mv)) {
         double t;
-        if (!parse_iso8601(json_string_value(mv), &t)) {
+        if (!gls_parse_iso8601(json_string_value(mv), &t)) {
           json_t *num = (t == (double)(long long)t) ? json_integer((json_int_t)t) : json_real(t);
           if (num) json_object_set_new(v, m->name, num);
         }

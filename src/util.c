@@ -1,8 +1,9 @@
-/* util.c - growable buffers, percent-encoding, status names. */
+/* util.c - growable buffers, percent-encoding, timestamps, status names. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include "gls_private.h"
 
@@ -81,6 +82,32 @@ int gls_uri_encode(gls_buf *b, const char *s, size_t n, int keep_slash) {
   }
   b->len = (size_t)(o - b->data);
   b->data[b->len] = '\0';
+  return 0;
+}
+
+/* ISO 8601 / RFC 3339 ("2024-05-01T10:00:00.5Z", "+02:00") to epoch seconds. */
+int gls_parse_iso8601(const char *s, double *out) {
+  int Y, M, D, h, m;
+  double sec;
+  int n = 0;
+  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &Y, &M, &D, &h, &m, &sec, &n) != 6) return -1;
+  const char *z = s + n;
+  int off = 0;
+  if (*z == '+' || *z == '-') {
+    int oh, om;
+    if (sscanf(z + 1, "%2d:%2d", &oh, &om) != 2) return -1;
+    off = (oh * 60 + om) * 60 * (*z == '-' ? -1 : 1);
+  } else if (*z != 'Z' && *z != 'z' && *z) {
+    return -1;
+  }
+  struct tm tm = {0};
+  tm.tm_year = Y - 1900;
+  tm.tm_mon = M - 1;
+  tm.tm_mday = D;
+  tm.tm_hour = h;
+  tm.tm_min = m;
+  time_t t = timegm(&tm);
+  *out = (double)t + sec - off;
   return 0;
 }
 

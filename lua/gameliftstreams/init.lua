@@ -157,6 +157,9 @@ function Client:in_flight() return self._c:in_flight() end
 --- client:step([seconds]): does what is ready, runs callbacks; waits at most seconds.
 function Client:step(seconds) return self._c:step(seconds) end
 function Client:close() return self._c:close() end
+--- Where the credentials in use come from ("environment", "profile prod (assume role)", ...),
+-- once a call has resolved them; nil before.
+function Client:credential_source() return self._c:credential_source() end
 
 ---------------------------------------------------------------- paginators
 

@@ -3,6 +3,8 @@
 --   local server_mod = require "spec.support.server"
 --   local ok, why = server_mod.available()   -- python3 with botocore?
 --   local s = server_mod.start{ tls_cert = f, tls_key = k }  -- opts optional
+--   local cs = server_mod.start{ script = "spec/support/cred_servers.py" }  -- credential endpoints
+--   s.post(path, table) / s.get(path)   JSON control calls, decoded replies
 --   s.url                     "http://127.0.0.1:PORT"
 --   s.enqueue{ {status=, headers={}, body="", delay=, drop=} , ... }
 --   s.requests()              list of {operation, method, path, query, headers, body, signature_ok, peer}
@@ -40,7 +42,7 @@ function M.start(opts)
   local ok, why = M.available()
   assert(ok, why)
   local out = os.tmpname()
-  local cmd = PYTHON .. " spec/support/fake_service.py --port 0"
+  local cmd = PYTHON .. " " .. (opts.script or "spec/support/fake_service.py") .. " --port 0"
   if opts.tls_cert then
     cmd = cmd .. " --tls-cert " .. sh_quote(opts.tls_cert) .. " --tls-key " .. sh_quote(opts.tls_key)
   end
@@ -72,6 +74,19 @@ function M.start(opts)
   end
   function s.reset()
     curl(curl_opts .. "-X POST " .. url .. "/_test/reset")
+  end
+  function s.post(path, body)
+    local tmp = os.tmpname()
+    local f = assert(io.open(tmp, "w"))
+    f:write(cjson.encode(body or {}))
+    f:close()
+    local out = curl(curl_opts .. "-X POST -H 'Content-Type: application/json' --data-binary @" .. tmp .. " "
+      .. url .. path)
+    os.remove(tmp)
+    return cjson.decode(out)
+  end
+  function s.get(path)
+    return cjson.decode(curl(curl_opts .. url .. path))
   end
   function s.stop()
     os.execute("kill " .. s.pid .. " 2>/dev/null")

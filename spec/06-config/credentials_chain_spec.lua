@@ -197,7 +197,9 @@ describe("credential chain #network", function()
     for batch = 1, 10 do
       for i = 1, 100 do
         c:start("CreateStreamSessionConnection", { Identifier = "sg-1", StreamSessionIdentifier = "s-" .. batch,
-          SignalRequest = "offer-" .. batch .. "-" .. i }, function(out) if out then ok = ok + 1 else failed = failed + 1 end end)
+          SignalRequest = "offer-" .. batch .. "-" .. i }, function(out)
+            if out then ok = ok + 1 else failed = failed + 1 end
+          end)
       end
       c:step(0)
       core.sleep(0.6)

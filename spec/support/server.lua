@@ -80,10 +80,10 @@ function M.start(opts)
     local f = assert(io.open(tmp, "w"))
     f:write(cjson.encode(body or {}))
     f:close()
-    local out = curl(curl_opts .. "-X POST -H 'Content-Type: application/json' --data-binary @" .. tmp .. " "
+    local reply = curl(curl_opts .. "-X POST -H 'Content-Type: application/json' --data-binary @" .. tmp .. " "
       .. url .. path)
     os.remove(tmp)
-    return cjson.decode(out)
+    return cjson.decode(reply)
   end
   function s.get(path)
     return cjson.decode(curl(curl_opts .. url .. path))

@@ -22,4 +22,19 @@ function helper.write_file(path, text)
   assert(f:close())
 end
 
+--- Runs python3 SCRIPT with payload as JSON on stdin; returns its JSON reply
+-- decoded (raises with the script's output when it is not JSON).
+function helper.python_json(script, payload)
+  local cjson = require "cjson"
+  local tmp = os.tmpname()
+  helper.write_file(tmp, cjson.encode(payload))
+  local p = assert(io.popen("python3 " .. script .. " < " .. tmp .. " 2>&1"))
+  local out = p:read("a")
+  p:close()
+  os.remove(tmp)
+  local ok, doc = pcall(cjson.decode, out)
+  assert(ok, script .. " failed: " .. out)
+  return doc
+end
+
 return helper

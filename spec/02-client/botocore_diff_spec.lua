@@ -11,17 +11,7 @@ local MODEL = helper.shared .. "/reference/gameliftstreams/service-2.json"
 local KEY = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
 
 local function botocore(payload)
-  local tmp = os.tmpname()
-  local f = assert(io.open(tmp, "w"))
-  f:write(cjson.encode(payload))
-  f:close()
-  local p = assert(io.popen("python3 spec/support/botocore_request.py < " .. tmp .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  os.remove(tmp)
-  local ok, doc = pcall(cjson.decode, out)
-  assert(ok, "botocore_request.py failed: " .. out)
-  return doc
+  return helper.python_json("spec/support/botocore_request.py", payload)
 end
 
 describe("gls and botocore #botocore #network", function()

@@ -9,15 +9,7 @@ local function have_botocore()
 end
 
 local function botocore(env, request)
-  local tmp = os.tmpname()
-  helper.write_file(tmp, cjson.encode{ env = env, request = request or cjson.null })
-  local p = assert(io.popen("python3 spec/support/botocore_resolve.py < " .. tmp .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  os.remove(tmp)
-  local ok, doc = pcall(cjson.decode, out)
-  assert(ok, "botocore_resolve.py: " .. out)
-  return doc
+  return helper.python_json("spec/support/botocore_resolve.py", { env = env, request = request or cjson.null })
 end
 
 local function authz(req)

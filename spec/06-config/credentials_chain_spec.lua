@@ -88,12 +88,7 @@ describe("credential chain #network", function()
     local c = gls.client{ environment = e, dry_run = true }
     local req = assert(c:list_stream_groups{})
     c:close()
-    local tmp = os.tmpname()
-    helper.write_file(tmp, cjson.encode{ env = e, request = cjson.null })
-    local p = assert(io.popen("python3 spec/support/botocore_resolve.py < " .. tmp))
-    local b = cjson.decode(p:read("a"))
-    p:close()
-    os.remove(tmp)
+    local b = helper.python_json("spec/support/botocore_resolve.py", { env = e, request = cjson.null })
     -- issued keys are "ASIA" + 12 hex of sha1(role ARN) + an issue number
     assert.equal(akid(req):sub(1, 16), b.access_key:sub(1, 16))
   end)

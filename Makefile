@@ -20,6 +20,8 @@ JANSSON_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 JANSSON_LIBS    ?= $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 EXPAT_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
 EXPAT_LIBS      ?= $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
+MHD_CFLAGS      ?= $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS        ?= $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 CFLAGS          ?= -O2 -g
 LDFLAGS         ?=
@@ -27,8 +29,8 @@ LDFLAGS         ?=
 GLS_CFLAGS      = -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
                   -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
                   -I$(LUA_INCLUDE_DIR) -Isrc $(OPENSSL_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) \
-                  $(EXPAT_CFLAGS)
-DEP_LIBS        = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(EXPAT_LIBS) -lm
+                  $(EXPAT_CFLAGS) $(MHD_CFLAGS)
+DEP_LIBS        = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(EXPAT_LIBS) $(MHD_LIBS) -lm
 
 UNAME_S := $(shell uname -s)
 ifeq ($(UNAME_S),Darwin)
@@ -100,13 +102,13 @@ $(B)/gen/pc.vars: FORCE
 
 $(PC_FILE): Makefile $(B)/gen/pc.vars
 	@mkdir -p $(@D)
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson expat\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson expat libmicrohttpd\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
 	  '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' > $@
 
 # Debian packages the project needs; installed only when run as root and
 # something is missing.
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-              libssl-dev libjansson-dev libexpat1-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv
+              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv awscli
 deps:
 	@sh tools/deps.sh $(DEBIAN_PKGS)
 

@@ -31,6 +31,7 @@ external_dependencies = {
   CURL = { library = "curl" },
   JANSSON = { header = "jansson.h" },
   EXPAT = { header = "expat.h" },
+  MICROHTTPD = { header = "microhttpd.h" },
 }
 -- The Makefile builds and installs everything, glsrun included (builtin
 -- cannot build executables). Install layout inside the rock:

@@ -29,7 +29,7 @@ count() { # $1 = log file, $2 = exit status, $3 = suite name
 }
 
 CC=${CC:-cc}
-DEPS=$(pkg-config --libs libcurl openssl jansson expat 2>/dev/null || echo "-lcurl -lssl -lcrypto -ljansson -lexpat")
+DEPS=$(pkg-config --libs libcurl openssl jansson expat libmicrohttpd 2>/dev/null || echo "-lcurl -lssl -lcrypto -ljansson -lexpat -lmicrohttpd")
 CORE_SRC=$(ls src/*.c | grep -v -e glsrun.c -e 'src/lgls')
 export GLS_SHARED=${GLS_SHARED:-../shared}
 

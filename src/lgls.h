@@ -11,4 +11,8 @@ int gls_l_sigv4_sign(lua_State *L);
 /* Registers the client type and its functions into the table on top (lgls_client.c). */
 void gls_l_client_open(lua_State *L);
 
+/* core.http_request{method=, url=, body=, headers=, timeout=} -> status, body, headers
+ * | nil, message: a plain blocking HTTP call (lgls_http.c). */
+int gls_l_http_request(lua_State *L);
+
 #endif

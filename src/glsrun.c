@@ -45,6 +45,12 @@ GLS_API int luaopen_gameliftstreams_core(lua_State *L);
  * other way to reach it; this is the executable's, never the library's. */
 static lua_State *globalL = NULL;
 
+/* The last SIGINT/SIGTERM a server command (emulator, serve) received. Those
+ * commands block both signals and let the server's epoll_pwait take them,
+ * so this handler only records which one came. The executable's, never the
+ * library's. */
+static volatile sig_atomic_t server_signal = 0;
+
 /* Registry key (its address) marking that "interrupted!" was raised. */
 static const char interrupted_key = 'i';
 
@@ -78,6 +84,8 @@ static void laction(int sig) {
   setsignal(sig, SIG_DFL); /* a second SIGINT terminates the process */
   lua_sethook(globalL, lstop, flag, 1);
 }
+
+static void record_signal(int sig) { server_signal = sig; }
 
 /* --------------------------------------------------- protected calls */
 
@@ -204,11 +212,14 @@ static void print_help(FILE *f) {
     "  --             stop handling options; what follows is SCRIPT [ARGS...]\n"
     "  -              run standard input as SCRIPT\n"
     "\n"
-    "Commands (not available in this version; they come later):\n"
+    "Commands:\n"
+    "  emulator [--listen HOST:PORT] [--tls-cert F --tls-key F] [--clock virtual|real]\n"
+    "           [--region REGION]\n"
+    "                            a local GameLift Streams; first line \"listening on URL\";\n"
+    "                            stops on SIGINT/SIGTERM\n"
+    "Commands not available in this version (they come later):\n"
     "  OPERATION [OPTIONS]       as `aws gameliftstreams OPERATION`\n"
     "  wait WAITER [OPTIONS]     as `aws gameliftstreams wait WAITER`\n"
-    "  emulator [--listen HOST:PORT] [--tls-cert F --tls-key F] [--clock virtual|real]\n"
-    "                            a local GameLift Streams\n"
     "  serve POLICY.lua [--listen HOST:PORT]\n"
     "                            the reconnect front, driven by POLICY.lua\n"
     "\n"
@@ -347,9 +358,59 @@ static int is_script(char **argv, int script) {
   return strcmp(s, "-") == 0 || strchr(s, '.') != NULL || strchr(s, '/') != NULL;
 }
 
+/* Commands that run a server loop in a Lua module's main(argv): the module's
+ * main returns an exit code. SIGINT and SIGTERM are blocked everywhere but
+ * inside the server's wait (epoll_pwait), where they end the loop: the
+ * command then stops cleanly, exiting 0 on SIGTERM and 130 on SIGINT. */
+static const struct { const char *name, *module; } server_commands[] = {
+  {"emulator", "gameliftstreams.emulator"},
+  {NULL, NULL},
+};
+
+static const char *server_module(const char *cmd) {
+  for (int i = 0; server_commands[i].name; i++)
+    if (strcmp(cmd, server_commands[i].name) == 0) return server_commands[i].module;
+  return NULL;
+}
+
+static int run_server_command(lua_State *L, const char *module, char **argv, int argc) {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = record_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigprocmask(SIG_BLOCK, &block, NULL);
+  lua_pushcfunction(L, msghandler);
+  lua_getglobal(L, "require");
+  lua_pushstring(L, module);
+  int status = lua_pcall(L, 1, 1, -3);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "main");
+    lua_createtable(L, argc, 0);
+    for (int i = 0; i < argc; i++) {
+      lua_pushstring(L, argv[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    status = lua_pcall(L, 1, 1, -4);
+  }
+  int code;
+  if (status != LUA_OK) {
+    report(L, status);
+    code = EXIT_SCRIPT_ERROR;
+  } else {
+    code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_SCRIPT_ERROR;
+  }
+  if (server_signal == SIGINT && code == EXIT_OK) code = EXIT_INTERRUPTED;
+  return code;
+}
+
 static int command_error(const char *cmd) {
-  if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "emulator") == 0 ||
-      strcmp(cmd, "serve") == 0)
+  if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "serve") == 0)
     print_usage_error("the command '%s' is not available in this version", cmd);
   else
     print_usage_error("'%s' is neither a script nor a command available in this "
@@ -375,7 +436,15 @@ static int run(lua_State *L, int argc, char **argv) {
     print_help(stdout);
     return EXIT_OK;
   }
-  if (script < argc && !is_script(argv, script)) return command_error(argv[script]);
+  if (script < argc && !is_script(argv, script)) {
+    const char *module = server_module(argv[script]);
+    if (module == NULL) return command_error(argv[script]);
+    luaL_openlibs(L);
+    preload_gls(L);
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    return run_server_command(L, module, argv + script + 1, argc - script - 1);
+  }
   if (args & HAS_V) print_version();
   if (script == argc && !(args & (HAS_E | HAS_V))) {
     print_usage_error("%s", "nothing to run");

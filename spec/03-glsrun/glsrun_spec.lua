@@ -203,7 +203,8 @@ describe("glsrun", function()
       { {}, "nothing to run" },
       { { "serve", "policy.lua" }, "the command 'serve' is not available in this version" },
       { { "wait", "stream-session-active" }, "the command 'wait' is not available in this version" },
-      { { "emulator" }, "the command 'emulator' is not available in this version" },
+      { { "emulator", "--clock", "sometimes" }, "emulator: %-%-clock must be 'virtual' or 'real'" },
+      { { "emulator", "--bogus" }, "emulator: unrecognized option '%-%-bogus'" },
       { { "list-applications" }, "'list%-applications' is neither a script nor a command" },
     }
     for _, case in ipairs(cases) do

@@ -11,4 +11,7 @@ int gls_l_sigv4_sign(lua_State *L);
 /* Registers the client type and its functions into the table on top (lgls_client.c). */
 void gls_l_client_open(lua_State *L);
 
+/* Registers core.sha256_hex and core.time into the table on top (lgls_util.c). */
+void gls_l_util_open(lua_State *L);
+
 #endif

@@ -150,6 +150,9 @@ local LIVE = {
   ACTIVATING = true, ACTIVE = true, CONNECTED = true, PENDING_CLIENT_RECONNECTION = true,
   RECONNECTING = true, TERMINATING = true,
 }
+-- Stream group states in which sessions start and reconnect: locations being added
+-- or removed, or in error, leave the others streaming.
+local STREAMING = { ACTIVE = true, UPDATING_LOCATIONS = true, ACTIVE_WITH_ERRORS = true }
 local IN_PROGRESS = { ACTIVE = true, CONNECTED = true, PENDING_CLIENT_RECONNECTION = true, RECONNECTING = true }
 local TERMINATED_REASONS = {
   applicationExit = true, idleTimeout = true, connectionTimeout = true, reconnectionTimeout = true,
@@ -1261,7 +1264,7 @@ function OPS.StartStreamSession(self, input, ctx)
   local g
   g, err = need_group(self, input.Identifier)
   if not g then return nil, err end
-  if g.status ~= "ACTIVE" then
+  if not STREAMING[g.status] then
     return conflict("Stream group '%s' is in %s status; stream sessions start only in an ACTIVE stream group.",
       g.id, g.status)
   end
@@ -1355,7 +1358,7 @@ end
 function OPS.CreateStreamSessionConnection(self, input, ctx)
   local s, g = need_session(self, input, ctx)
   if not s then return nil, g end
-  if g.status ~= "ACTIVE" and g.status ~= "UPDATING_LOCATIONS" and g.status ~= "ACTIVE_WITH_ERRORS" then
+  if not STREAMING[g.status] then
     return conflict("Stream group '%s' is in %s status; reconnecting needs it ACTIVE.", g.id, g.status)
   end
   if s.status ~= "ACTIVE" and s.status ~= "PENDING_CLIENT_RECONNECTION" then
@@ -1655,7 +1658,7 @@ end
 function Emu:log_request(op, status, code, session)
   local last = self.log_last + 1
   self.log_last = last
-  self.log[last] = { op, status, code, self:now(), session }
+  self.log[last] = { op, status, code, stamp(self), session }
   if last - self.log_first + 1 > self.max_requests then
     self.log[self.log_first] = nil
     self.log_first = self.log_first + 1
@@ -1734,20 +1737,21 @@ end
 local CONTROL = {}
 
 function CONTROL.health(self)
-  return 200, json.encode({ status = "ok", clock = self.virtual and "virtual" or "real", now = self:now(),
+  return 200, json.encode({ status = "ok", clock = self.virtual and "virtual" or "real", now = stamp(self),
     region = self.region, account = self.account })
 end
 
 function CONTROL.clock(self, method, body)
   if method == "GET" then
-    return 200, json.encode({ now = self:now(), clock = self.virtual and "virtual" or "real" })
+    return 200, json.encode({ now = stamp(self), clock = self.virtual and "virtual" or "real" })
   end
   if method ~= "POST" then return nil end
   local s = body.advance
   if type(s) ~= "number" or s < 0 or s ~= s or s == math.huge then
     return bad_request("'advance' must be a number of seconds >= 0")
   end
-  return 200, json.encode({ now = self:advance(s) })
+  self:advance(s)
+  return 200, json.encode({ now = stamp(self) })
 end
 
 -- A JSON number (cjson decodes them all as floats) as an integer, or nil.
@@ -1892,7 +1896,7 @@ end
 function CONTROL.reset(self, method)
   if method ~= "POST" then return nil end
   self:reset()
-  return 200, json.encode({ now = self:now() })
+  return 200, json.encode({ now = stamp(self) })
 end
 
 -- /_emulator/sessions[/{id}[/{action}]]

@@ -1,3 +1,4 @@
+-- luacheck: std +busted
 -- core.sha256_hex and core.time: the two helpers the emulator needs from C.
 local core = require "gameliftstreams.core"
 

@@ -339,6 +339,7 @@ local function check_opts(opts)
   want("delays", "table")
   want("respond", "function")
   want("time_source", "function")
+  want("wire", "table")
   want("max_requests", "number", function(v) return v >= 1 end)
   want("idempotency_ttl", "number", function(v) return v > 0 end)
   return opts
@@ -351,7 +352,8 @@ end
 -- ["*"] = every op }; 0 or false = unlimited), delays (see DEFAULT_DELAYS),
 -- respond (srv:respond, for replies deferred by a latency fault), any_region (accept
 -- requests signed for another region), max_requests (request log size, 100000),
--- idempotency_ttl (seconds a ClientToken is remembered, 3600).
+-- idempotency_ttl (seconds a ClientToken is remembered, 3600), wire (the table giving
+-- emu_verify, emu_route, emu_input, emu_output and uuid4; default core).
 function M.new(opts)
   opts = check_opts(opts)
   local self = setmetatable({}, Emu)
@@ -362,6 +364,7 @@ function M.new(opts)
   self.region = opts.region or "us-west-2"
   self.account = opts.account or "123456789012"
   self.respond = opts.respond
+  self.wire = opts.wire or core
   self.any_region = opts.any_region and true or false
   self.max_requests = math.floor(opts.max_requests or 100000)
   self.idempotency_ttl = opts.idempotency_ttl or 3600
@@ -2010,9 +2013,9 @@ function Emu:handle(req)
   if path:sub(1, 10) == "/_emulator" and (#path == 10 or path:sub(11, 11) == "/")
       and is_loopback(req.remote) then
     local status, text = self:control(req.method, path, req.body)
-    return status, { ["x-amzn-RequestId"] = core.uuid4(), ["Content-Type"] = "application/json" }, text
+    return status, { ["x-amzn-RequestId"] = self.wire.uuid4(), ["Content-Type"] = "application/json" }, text
   end
-  local status, headers, body, ropts, delay = self:serve(req, core.uuid4())
+  local status, headers, body, ropts, delay = self:serve(req, self.wire.uuid4())
   if delay then
     local respond, id = self.respond, req.id
     heap_push(self.deferred, { due = self.time_source() + delay, seq = self:next_seq(),
@@ -2038,9 +2041,10 @@ end
 -- One API request -> status, headers, body, opts, delay (seconds the reply is held
 -- back by a latency fault, or nil); logs it.
 function Emu:serve(req, rid)
+  local wire = self.wire
   local delay
   if self.faults[1] then
-    local rop = core.emu_route(req.method, req.path)
+    local rop = wire.emu_route(req.method, req.path)
     local f = self:take_fault(rop)
     if f then
       if f.latency_ms and f.latency_ms > 0 and self.respond then delay = f.latency_ms / 1000 end
@@ -2048,8 +2052,8 @@ function Emu:serve(req, rid)
     end
   end
   self.verify_opts.now = self.time_source()
-  local akid, region_or_code, vmsg, vstatus = core.emu_verify(req, self.verify_opts)
-  local op, labels, rmsg, rstatus = core.emu_route(req.method, req.path)
+  local akid, region_or_code, vmsg, vstatus = wire.emu_verify(req, self.verify_opts)
+  local op, labels, rmsg, rstatus = wire.emu_route(req.method, req.path)
   local label = op and session_label(labels.StreamSessionIdentifier) or nil
   local code, message, status
   if not akid then
@@ -2062,7 +2066,7 @@ function Emu:serve(req, rid)
   elseif not self:admit(op) then
     code, message, status = "ThrottlingException", "Rate exceeded", 429
   else
-    local input, icode, imsg, istatus = core.emu_input(op, labels, req.query, req.headers, req.body)
+    local input, icode, imsg, istatus = wire.emu_input(op, labels, req.query, req.headers, req.body)
     if not input then
       code, message, status = icode, imsg, istatus
     else
@@ -2072,7 +2076,7 @@ function Emu:serve(req, rid)
       if status then
         self:log_request(op, status, nil, ctx.session or label)
         if status == 204 or out == nil then return status, { ["x-amzn-RequestId"] = rid }, "", nil, delay end
-        local text = core.emu_output(op, out)
+        local text = wire.emu_output(op, out)
         return status, { ["x-amzn-RequestId"] = rid, ["Content-Type"] = "application/json" }, text, nil, delay
       end
       code, message, status, label = out.code, out.message, out.status, ctx.session or label
@@ -2170,47 +2174,51 @@ local function default_credentials()
   return creds
 end
 
---- emulator.main(argv) -> exit code: `glsrun emulator [options]`.
+--- emulator.main(argv[, sys]) -> exit code: `glsrun emulator [options]`.
 -- Serves until srv:step() reports a signal (SIGINT/SIGTERM), then returns 0.
--- Bad arguments: 252; the server cannot start: 255.
-function M.main(argv)
+-- Bad arguments: 252; the server cannot start: 255. sys (for tests) may replace
+-- httpd (core.httpd), stdout and stderr (io.stdout, io.stderr), time (core.time).
+function M.main(argv, sys)
   argv = argv or {}
+  sys = sys or {}
+  local stdout, stderr = sys.stdout or io.stdout, sys.stderr or io.stderr
+  local httpd = sys.httpd or core.httpd
   local o, why, help = parse_args(argv)
   if help then
-    io.stdout:write(USAGE)
+    stdout:write(USAGE)
     return 0
   end
   if not o then
-    io.stderr:write("glsrun emulator: ", why, "\n")
+    stderr:write("glsrun emulator: ", why, "\n")
     return 252
   end
-  if not core.httpd then
-    io.stderr:write("glsrun emulator: this build has no HTTP server (core.httpd)\n")
+  if not httpd then
+    stderr:write("glsrun emulator: this build has no HTTP server (core.httpd)\n")
     return 255
   end
   local srv
   local emu = M.new{
     clock = o["--clock"], region = o["--region"], account = o["--account"],
-    credentials = o.credentials or default_credentials(), time_source = core.time,
+    credentials = o.credentials or default_credentials(), time_source = sys.time or core.time,
     respond = function(...) return srv:respond(...) end,
   }
-  local ok, s, err = pcall(core.httpd, {
+  local ok, s, err = pcall(httpd, {
     listen = o["--listen"], tls_cert = o["--tls-cert"], tls_key = o["--tls-key"],
     handler = function(req) return emu:handle(req) end,
   })
   if not ok or not s then
-    io.stderr:write("glsrun emulator: cannot listen on ", o["--listen"], ": ", tostring(ok and err or s), "\n")
+    stderr:write("glsrun emulator: cannot listen on ", o["--listen"], ": ", tostring(ok and err or s), "\n")
     return 255
   end
   srv = s
-  io.stdout:write("listening on ", srv:url(), "\n")
-  io.stdout:flush()
+  stdout:write("listening on ", srv:url(), "\n")
+  stdout:flush()
   while true do
     local wait = math.min(emu:next_timer() or 1, 1)
     local stepped, reason = srv:step(wait)
     if not stepped then
       if reason == "interrupted" then break end
-      io.stderr:write("glsrun emulator: ", tostring(reason), "\n")
+      stderr:write("glsrun emulator: ", tostring(reason), "\n")
       srv:close()
       return 255
     end

@@ -207,30 +207,36 @@ local function copy(v)
   return t
 end
 
--- Deterministic text of a Lua value (keys sorted), skipping the top-level ClientToken:
--- two inputs are "the same request" when their fingerprints are equal.
+local function key_before(a, b)
+  if type(a) == type(b) then return a < b end
+  return type(a) == "number"
+end
+
+-- An unambiguous binary text of a Lua value (keys sorted, strings length-prefixed),
+-- skipping the top-level ClientToken: two inputs are "the same request" when their
+-- fingerprints are equal.
 local function fingerprint(v, top, out)
   local tv = type(v)
-  if tv == "table" then
+  if tv == "string" then
+    out[#out + 1] = string.pack("<s4", v)
+  elseif tv == "table" then
     local keys = {}
     for k in pairs(v) do
       if not (top and k == "ClientToken") then keys[#keys + 1] = k end
     end
-    table.sort(keys, function(a, b)
-      if type(a) == type(b) then return a < b end
-      return type(a) == "number"
-    end)
+    table.sort(keys, key_before)
     out[#out + 1] = "{"
     for _, k in ipairs(keys) do
-      out[#out + 1] = type(k) == "number" and ("#%d="):format(k) or ("%q="):format(k)
+      fingerprint(k, false, out)
       fingerprint(v[k], false, out)
-      out[#out + 1] = ","
     end
     out[#out + 1] = "}"
-  elseif tv == "string" then
-    out[#out + 1] = ("%q"):format(v)
+  elseif math.type(v) == "integer" then
+    out[#out + 1] = string.pack("<bj", 1, v)
+  elseif tv == "number" then
+    out[#out + 1] = string.pack("<bn", 2, v)
   else
-    out[#out + 1] = tostring(v)
+    out[#out + 1] = string.pack("<bs4", 3, tostring(v))
   end
   return out
 end
@@ -304,14 +310,36 @@ local function heap_pop(h)
   return top
 end
 
--- The earliest live entry, dropping cancelled ones on the way.
-local function heap_peek(h)
-  while h[1] and h[1].cancelled do heap_pop(h) end
+local function timer_before(a, b) return a.due < b.due or (a.due == b.due and a.seq < b.seq) end
+
+-- The earliest live timer of the emulator, dropping cancelled ones on the way.
+local function next_due(self)
+  local h = self.timers
+  while h[1] and h[1].cancelled do
+    heap_pop(h)
+    self.dead = self.dead - 1
+  end
   return h[1]
 end
 
-local function cancel(t)
-  if t then t.cancelled = true end
+-- Cancels a timer (nil, fired or cancelled ones are fine). Cancelled timers stay
+-- in the heap until they come up; when they outnumber the live ones, the heap is
+-- rebuilt without them (a sorted array is a heap), so a stream of reconnects that
+-- each cancel a 120 s timer does not pile up memory.
+local function cancel(self, t)
+  if not t or t.cancelled or t.fired then return end
+  t.cancelled = true
+  self.dead = self.dead + 1
+  local h = self.timers
+  if self.dead > 1024 and self.dead * 2 > #h then
+    local live = {}
+    for _, e in ipairs(h) do
+      if not e.cancelled then live[#live + 1] = e end
+    end
+    table.sort(live, timer_before)
+    self.timers = live
+    self.dead = 0
+  end
 end
 
 ---------------------------------------------------------------- the emulator
@@ -342,6 +370,7 @@ local function check_opts(opts)
   want("wire", "table")
   want("max_requests", "number", function(v) return v >= 1 end)
   want("idempotency_ttl", "number", function(v) return v > 0 end)
+  want("max_tokens", "number", function(v) return v >= 1 end)
   return opts
 end
 
@@ -352,7 +381,8 @@ end
 -- ["*"] = every op }; 0 or false = unlimited), delays (see DEFAULT_DELAYS),
 -- respond (srv:respond, for replies deferred by a latency fault), any_region (accept
 -- requests signed for another region), max_requests (request log size, 100000),
--- idempotency_ttl (seconds a ClientToken is remembered, 3600), wire (the table giving
+-- idempotency_ttl (seconds a ClientToken is remembered, 3600), max_tokens (how many
+-- are remembered at most, 50000), wire (the table giving
 -- emu_verify, emu_route, emu_input, emu_output and uuid4; default core).
 function M.new(opts)
   opts = check_opts(opts)
@@ -368,6 +398,7 @@ function M.new(opts)
   self.any_region = opts.any_region and true or false
   self.max_requests = math.floor(opts.max_requests or 100000)
   self.idempotency_ttl = opts.idempotency_ttl or 3600
+  self.max_tokens = math.floor(opts.max_tokens or 50000)
   self.opts = opts
   self.credentials = opts.credentials or {
     AKIDEXAMPLE = { secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
@@ -411,13 +442,13 @@ end
 -- deferred by a latency fault are still sent.
 function Emu:reset()
   local opts = self.opts
-  self.timers = {}
+  self.timers, self.dead = {}, 0
   self.apps, self.app_list = {}, {}
   self.groups, self.group_list = {}, {}
   self.sessions, self.session_list = {}, {}
   self.urls, self.url_list = {}, {}
   self.tags = {}
-  self.idem, self.idem_queue, self.idem_first = {}, {}, 1
+  self.idem, self.idem_queue, self.idem_first, self.idem_last = {}, {}, 1, 0
   self.faults = {}
   self.log, self.log_first, self.log_last = {}, 1, 0
   self.secret = random_hex(32)  -- binds NextTokens to this state
@@ -460,6 +491,7 @@ function Emu:after(delay, fn, a, b)
 end
 
 local function run_timer(e)
+  e.fired = true
   local ok, why = xpcall(e.fn, debug.traceback, e.a, e.b)
   if not ok then io.stderr:write("emulator: timer failed: ", tostring(why), "\n") end
 end
@@ -474,11 +506,10 @@ end
 
 --- emu:tick(): runs every timer that is due.
 function Emu:tick()
-  local h = self.timers
   while true do
-    local t = heap_peek(h)
+    local t = next_due(self)
     if not t or t.due > self:now() then break end
-    heap_pop(h)
+    heap_pop(self.timers)
     run_timer(t)
   end
   run_deferred(self)
@@ -491,11 +522,10 @@ function Emu:advance(seconds)
     error("bad argument #1 to 'advance' (seconds >= 0 expected)", 2)
   end
   local target = self:now() + seconds
-  local h = self.timers
   while true do
-    local t = heap_peek(h)
+    local t = next_due(self)
     if not t or t.due > target then break end
-    heap_pop(h)
+    heap_pop(self.timers)
     if self.virtual then
       if t.due > self.vnow then self.vnow = t.due end
     elseif t.due > self:now() then
@@ -516,7 +546,7 @@ end
 -- With the virtual clock only timers already due count: waiting moves nothing.
 function Emu:next_timer()
   local best
-  local t = heap_peek(self.timers)
+  local t = next_due(self)
   if t then
     local wait = t.due - self:now()
     if wait <= 0 then
@@ -766,8 +796,8 @@ local function set_status(self, s, status, reason)
     g.live = g.live - 1
     g.live_by_loc[s.location] = g.live_by_loc[s.location] - 1
     s.app.live = s.app.live - 1
-    cancel(s.t_state)
-    cancel(s.t_length)
+    cancel(self, s.t_state)
+    cancel(self, s.t_length)
     s.t_state, s.t_length = nil, nil
     s.pending = false
     if s.export and s.export.Status == "PENDING" then s.export.Status = "SUCCEEDED" end
@@ -778,24 +808,40 @@ local function end_session(self, s, status, reason)
   if LIVE[s.status] then set_status(self, s, status, reason) end
 end
 
-local function start_connection_timer(self, s)
-  cancel(s.t_state)
-  s.t_state = self:after(s.conn_timeout, function()
-    if s.status == "PENDING_CLIENT_RECONNECTION" then
-      end_session(self, s, "TERMINATED", "reconnectionTimeout")
-    elseif s.status == "ACTIVE" and s.pending then
-      end_session(self, s, "TERMINATED", s.ever_connected and "reconnectionTimeout" or "connectionTimeout")
-    end
-  end)
+-- Timer functions of a session (static: no closure per timer).
+local function connection_timeout(self, s)
+  if s.status == "PENDING_CLIENT_RECONNECTION" then
+    end_session(self, s, "TERMINATED", "reconnectionTimeout")
+  elseif s.status == "ACTIVE" and s.pending then
+    end_session(self, s, "TERMINATED", s.ever_connected and "reconnectionTimeout" or "connectionTimeout")
+  end
 end
 
--- An SDP-like answer that names the offer it answers by its SHA-256.
+local function start_connection_timer(self, s)
+  cancel(self, s.t_state)
+  s.t_state = self:after(s.conn_timeout, connection_timeout, self, s)
+end
+
+local function reconnected(self, s)
+  if s.status == "RECONNECTING" then
+    set_status(self, s, "ACTIVE")
+    start_connection_timer(self, s)
+  end
+end
+
+local function terminated(self, s) end_session(self, s, "TERMINATED", "apiTerminated") end
+
+local function length_reached(self, s) end_session(self, s, "TERMINATED", "maxSessionLengthTimeout") end
+
+-- An SDP-like answer that names the offer it answers by its SHA-256. Its other
+-- fields look random but come from SHA-256 too (per emulator secret and counter):
+-- this runs for every offer, so it stays cheap.
 local function make_answer(self, s, digest)
-  local fp = {}
-  for i = 1, 32 do fp[i] = random_hex(2):upper() end
+  local h1 = core.sha256_hex(("%s\0%s\0%d\0%s"):format(self.secret, s.id, self:next_seq(), digest))
+  local h2 = core.sha256_hex(h1)
   return table.concat({
     "v=0",
-    ("o=- %d 2 IN IP4 127.0.0.1"):format(math.random(1000000000, 9999999999)),
+    ("o=- %d 2 IN IP4 127.0.0.1"):format(tonumber(h2:sub(1, 13), 16)),
     "s=-",
     "t=0 0",
     "a=group:BUNDLE 0",
@@ -804,9 +850,9 @@ local function make_answer(self, s, digest)
     "a=x-gls-offer-sha256:" .. digest,
     "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
     "c=IN IP4 0.0.0.0",
-    "a=ice-ufrag:" .. random_chars(8),
-    "a=ice-pwd:" .. random_chars(24),
-    "a=fingerprint:sha-256 " .. table.concat(fp, ":"),
+    "a=ice-ufrag:" .. h2:sub(14, 21),
+    "a=ice-pwd:" .. h2:sub(22, 53),
+    "a=fingerprint:sha-256 " .. h1:upper():gsub("(%x%x)", "%1:"):sub(1, -2),
     "a=setup:active",
     "a=mid:0",
     "a=sctp-port:5000",
@@ -867,7 +913,7 @@ end
 local function group_transition(self, g, status)
   g.status = status
   touch(self, g)
-  cancel(g.t_state)
+  cancel(self, g.t_state)
   g.t_state = self:after(self.delays.stream_group, group_settle, self, g)
 end
 
@@ -1315,9 +1361,7 @@ function OPS.StartStreamSession(self, input, ctx)
   g.live_by_loc[location] = (g.live_by_loc[location] or 0) + 1
   a.live = a.live + 1
   s.t_state = self:after(self.delays.activation, activate, self, s)
-  s.t_length = self:after(s.length, function()
-    end_session(self, s, "TERMINATED", "maxSessionLengthTimeout")
-  end)
+  s.t_length = self:after(s.length, length_reached, self, s)
   ctx.session = id
   return 201, session_view(s)
 end
@@ -1383,13 +1427,8 @@ function OPS.CreateStreamSessionConnection(self, input, ctx)
   s.answer = make_answer(self, s, digest)
   s.pending = true
   set_status(self, s, "RECONNECTING")
-  cancel(s.t_state)
-  s.t_state = self:after(self.delays.reconnect, function()
-    if s.status == "RECONNECTING" then
-      set_status(self, s, "ACTIVE")
-      start_connection_timer(self, s)
-    end
-  end)
+  cancel(self, s.t_state)
+  s.t_state = self:after(self.delays.reconnect, reconnected, self, s)
   return 200, { SignalResponse = s.answer }
 end
 
@@ -1402,12 +1441,10 @@ function OPS.TerminateStreamSession(self, input, ctx)
   end
   if not IN_PROGRESS[s.status] then return 204 end
   set_status(self, s, "TERMINATING", "apiTerminated")
-  cancel(s.t_length)
+  cancel(self, s.t_length)
   s.t_length = nil
-  cancel(s.t_state)
-  s.t_state = self:after(self.delays.terminate, function()
-    end_session(self, s, "TERMINATED", "apiTerminated")
-  end)
+  cancel(self, s.t_state)
+  s.t_state = self:after(self.delays.terminate, terminated, self, s)
   return 204
 end
 
@@ -1575,20 +1612,22 @@ local function missing_members(op, input)
     table.concat(errs, "; ")))
 end
 
+-- Keeps a reply for its ClientToken; forgets the oldest past idempotency_ttl or
+-- beyond max_tokens (a benchmark sends thousands a second).
 local function remember(self, key, entry)
   local now = self:now()
-  local q = self.idem_queue
-  local first = self.idem_first
-  -- forget tokens past their time (oldest first)
-  while q[first] and q[first].at + self.idempotency_ttl <= now do
-    if self.idem[q[first].key] == q[first] then self.idem[q[first].key] = nil end
+  local q, idem = self.idem_queue, self.idem
+  local first, last = self.idem_first, self.idem_last + 1
+  entry.key, entry.at = key, now
+  idem[key] = entry
+  q[last] = entry
+  while first <= last and (q[first].at + self.idempotency_ttl <= now or last - first + 1 > self.max_tokens) do
+    local old = q[first]
+    if idem[old.key] == old then idem[old.key] = nil end
     q[first] = nil
     first = first + 1
   end
-  self.idem_first = first
-  entry.key, entry.at = key, now
-  self.idem[key] = entry
-  q[#q + 1] = entry
+  self.idem_first, self.idem_last = first, last
 end
 
 --- emu:dispatch(op, input, ctx) -> status, output | nil, err
@@ -1608,7 +1647,7 @@ function Emu:dispatch(op, input, ctx)
   local key, fp
   if type(token) == "string" then
     key = op .. "\0" .. token
-    fp = table.concat(fingerprint(input, true, {}))
+    fp = core.sha256_hex(table.concat(fingerprint(input, true, {})))
     local prev = self.idem[key]
     if prev then
       if prev.fp == fp then
@@ -1923,7 +1962,7 @@ local function control_sessions(self, method, id, action, body)
         .. "session with an answer outstanding", s.id, s.status,
         s.status == "ACTIVE" and " with no answer outstanding" or "")
     end
-    cancel(s.t_state)
+    cancel(self, s.t_state)
     s.t_state = nil
     s.pending = false
     s.ever_connected = true

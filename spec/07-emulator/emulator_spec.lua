@@ -598,6 +598,20 @@ describe("idempotency (ClientToken)", function()
     end
   end)
 
+  it("remembers at most max_tokens tokens, forgetting the oldest", function()
+    local e = new_emu{ max_tokens = 2 }
+    local function start_with(token)
+      local _, out = call(e, "StartStreamSession", { Identifier = SG, ApplicationIdentifier = APP, Protocol = "WebRTC",
+        SignalRequest = "o", ClientToken = token .. ("0"):rep(32) })
+      return out.Arn
+    end
+    local a1, b1, c1 = start_with("a"), start_with("b"), start_with("c")
+    assert.equal(c1, start_with("c"))
+    assert.equal(b1, start_with("b"))
+    assert.not_equal(a1, start_with("a"))  -- forgotten: a new session
+    assert.equal(4, #ok(e, "ListStreamSessions", { Identifier = SG }).Items)
+  end)
+
   it("forgets tokens after idempotency_ttl", function()
     local e = new_emu{ idempotency_ttl = 60 }
     local input = { Identifier = SG, ApplicationIdentifier = APP, Protocol = "WebRTC", SignalRequest = "o",
@@ -1356,6 +1370,20 @@ describe("clock", function()
     assert.equal(0, emu:next_timer())
     emu:tick()
     assert.is_nil(emu:next_timer())
+  end)
+
+  it("does not pile up cancelled timers under a stream of reconnects", function()
+    local emu = new_emu{ quotas = { ["*"] = 0 } }
+    local id = start(emu, { ConnectionTimeoutSeconds = 3600 })
+    emu:advance(1)
+    for i = 1, 5000 do
+      assert.equal(200, (reconnect(emu, id, "offer " .. i)))
+      emu:advance(0.2)
+    end
+    assert.equal("ACTIVE", get(emu, id).Status)
+    assert.is_true(#emu.timers < 2200, "timers in the heap: " .. #emu.timers)
+    emu:advance(3600)
+    assert.equal("connectionTimeout", get(emu, id).StatusReason)
   end)
 
   it("uses sub-second timestamps", function()

@@ -1727,7 +1727,9 @@ function Emu:call(op, input, ctx)
     end
     if f.drop or f.truncate or f.malformed then
       local what = f.drop and "drop" or f.truncate and "truncate" or "malformed"
-      self:log_request(op, f.drop and nil or (f.status or 200), "EmulatorFault", label)
+      local sent = nil  -- a dropped connection sends no status
+      if not f.drop then sent = f.status or 200 end
+      self:log_request(op, sent, "EmulatorFault", label)
       return fail("EmulatorFault", nil, "injected fault: %s", what)
     end
   end

@@ -60,7 +60,6 @@ M.APPLICATION_ID = APPLICATION_ID
 M.STREAM_GROUP_ID = STREAM_GROUP_ID
 
 local ERROR_NS = ":http://internal.amazon.com/coral/com.amazonaws.gameliftstreams/"
-local AUTH_NS = ":http://internal.amazon.com/coral/com.amazon.coral.service/"
 local NO_CLIENT = "NO_CLIENT_CONNECTION"
 local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -138,12 +137,6 @@ local FAULT_CODES = {
 local FAULT_MESSAGES = {
   ThrottlingException = "Rate exceeded", InternalServerException = "Internal server error",
   ServiceUnavailableException = "Service unavailable",
-}
--- Errors whose X-Amzn-ErrorType names the Coral service namespace (the front door's).
-local AUTH_CODES = {
-  MissingAuthenticationTokenException = true, IncompleteSignatureException = true,
-  UnrecognizedClientException = true, InvalidSignatureException = true, UnknownOperationException = true,
-  SerializationException = true,
 }
 
 local LIVE = {
@@ -2021,11 +2014,12 @@ end
 
 ---------------------------------------------------------------- HTTP
 
+-- Every error, the front door's (SigV4, routing, serialization) included, names
+-- the service's namespace: clients read the code before the colon.
 local function error_headers(rid, code)
-  local ns = AUTH_CODES[code] and AUTH_NS or ERROR_NS
   return {
     ["x-amzn-RequestId"] = rid, ["Content-Type"] = "application/json",
-    ["X-Amzn-ErrorType"] = code .. ns,
+    ["X-Amzn-ErrorType"] = code .. ERROR_NS,
   }
 end
 

@@ -93,12 +93,12 @@ local function decode(body)
 end
 
 -- reply = { emu:handle(req) }
-local function assert_error(reply, want_status, code, ns)
+local function assert_error(reply, want_status, code)
   local status, headers, body = reply[1], reply[2], reply[3]
   assert.equal(want_status, status)
   assert.matches(UUID, headers["x-amzn-RequestId"])
   assert.equal("application/json", headers["Content-Type"])
-  assert.equal(code .. (ns or SERVICE_NS), headers["X-Amzn-ErrorType"])
+  assert.equal(code .. SERVICE_NS, headers["X-Amzn-ErrorType"])
   local doc = decode(body)
   assert.is_string(doc.message)
   local keys = 0
@@ -156,21 +156,19 @@ describe("emu:handle (wire stand-ins)", function()
       409, "ConflictException")
     assert.matches("ACTIVATING", msg)
     assert_error({ emu:handle(request("GET", "/streamgroups/sg-nothere00")) }, 404, "ResourceNotFoundException")
-    assert_error({ emu:handle(request("GET", "/nothing/here")) }, 404, "UnknownOperationException",
-      ":http://internal.amazon.com/coral/com.amazon.coral.service/")
+    assert_error({ emu:handle(request("GET", "/nothing/here")) }, 404, "UnknownOperationException")
     assert_error({ emu:handle(request("GET", "/streamgroups/" .. SG, nil, { signed = false })) }, 403,
-      "MissingAuthenticationTokenException", ":http://internal.amazon.com/coral/com.amazon.coral.service/")
+      "MissingAuthenticationTokenException")
     assert_error({ emu:handle(request("GET", "/streamgroups/" .. SG, nil, { akid = "AKIDOTHER" })) }, 403,
-      "UnrecognizedClientException", ":http://internal.amazon.com/coral/com.amazon.coral.service/")
+      "UnrecognizedClientException")
     local bad = request("POST", "/streamgroups/" .. SG .. "/streamsessions")
     bad.body = "[1"
-    assert_error({ emu:handle(bad) }, 400, "SerializationException",
-      ":http://internal.amazon.com/coral/com.amazon.coral.service/")
+    assert_error({ emu:handle(bad) }, 400, "SerializationException")
   end)
 
   it("refuses requests signed for another region unless any_region is set", function()
     local msg = assert_error({ emu:handle(request("GET", "/streamgroups/" .. SG, nil, { region = "eu-west-1" })) }, 403,
-      "InvalidSignatureException", ":http://internal.amazon.com/coral/com.amazon.coral.service/")
+      "InvalidSignatureException")
     assert.matches("eu%-west%-1", msg)
     local e = emulator.new{ clock = "virtual", wire = wire, any_region = true }
     assert.equal(200, (e:handle(request("GET", "/streamgroups/" .. SG, nil, { region = "eu-west-1" }))))
@@ -187,7 +185,7 @@ describe("emu:handle (wire stand-ins)", function()
     end
     for _, remote in ipairs({ "10.0.0.5", "::ffff:10.0.0.5", "192.168.1.1" }) do
       assert_error({ emu:handle(request("GET", "/_emulator/health", nil, { remote = remote, signed = false })) }, 403,
-        "MissingAuthenticationTokenException", ":http://internal.amazon.com/coral/com.amazon.coral.service/")
+        "MissingAuthenticationTokenException")
     end
     local status, _, body = emu:handle(request("POST", "/_emulator/clock", { advance = 2 }, { signed = false }))
     assert.equal(200, status)

@@ -512,6 +512,7 @@ os.exit(require("gameliftstreams.emulator").main({ "--clock", "virtual" }))
       local deadline = os.time() + 10
       while not done do
         srv:step(0.005)
+        emu:tick()  -- sends replies held back by latency faults
         client:step(0.005)
         assert(os.time() <= deadline, "no reply to " .. op)
       end

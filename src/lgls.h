@@ -14,5 +14,7 @@ void gls_l_client_open(lua_State *L);
 /* core.http_request{method=, url=, body=, headers=, timeout=} -> status, body, headers
  * | nil, message: a plain blocking HTTP call (lgls_http.c). */
 int gls_l_http_request(lua_State *L);
+/* Registers core.sha256_hex and core.time into the table on top (lgls_util.c). */
+void gls_l_util_open(lua_State *L);
 
 #endif

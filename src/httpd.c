@@ -645,7 +645,10 @@ static int add_headers(struct MHD_Response *r, const gls_header *h, size_t n) {
     if (!nl || !h[i].name || (vl && !h[i].value) || memchr(h[i].name, '\0', nl) ||
         (vl && memchr(h[i].value, '\0', vl)))
       return -1;
-    if (nl == 14 && !strncasecmp(h[i].name, "Content-Length", 14)) continue;
+    /* the server's own: MHD 0.9.75 would send a second Date, not replace it */
+    if ((nl == 14 && !strncasecmp(h[i].name, "Content-Length", 14)) ||
+        (nl == 4 && !strncasecmp(h[i].name, "Date", 4)))
+      continue;
     char *buf = nl + vl + 2 <= sizeof stack ? stack : malloc(nl + vl + 2);
     if (!buf) return -2;
     memcpy(buf, h[i].name, nl);

@@ -129,8 +129,8 @@ enum {
 
 /* Answers request req_id, inside its handler call or later (deferred).
  * headers (nheaders entries, may be NULL when 0) are borrowed: the server
- * copies them; a Content-Length among them is ignored (the server sets it),
- * a Date replaces the server's. body (body_len bytes, may be NULL when 0)
+ * copies them; Content-Length and Date among them are ignored (the server
+ * sets both). body (body_len bytes, may be NULL when 0)
  * is copied. status is an HTTP status (100..999); ignored with
  * GLS_HTTPD_DROP.
  * Returns GLS_OK; GLS_E_INVALID_ARGUMENT when req_id is unknown or already

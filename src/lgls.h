@@ -11,4 +11,7 @@ int gls_l_sigv4_sign(lua_State *L);
 /* Registers the client type and its functions into the table on top (lgls_client.c). */
 void gls_l_client_open(lua_State *L);
 
+/* Registers core.httpd and the server type into the table on top (lgls_httpd.c). */
+void gls_l_httpd_open(lua_State *L);
+
 #endif

@@ -539,22 +539,20 @@ void gls_httpd_stop(gls_httpd *s) {
   if (!s) return;
   s->stopping = 1; /* from here on the access handler refuses everything */
   /* MHD will not stop with suspended connections: resume them all (they
-   * are dropped: the access handler now says MHD_NO) and let MHD take them
-   * off its suspended list. */
-  if (s->npending) {
-    for (size_t i = 0; i < s->nbuckets; i++) {
-      for (gls_httpd_req *q = s->buckets[i], *next; q; q = next) {
-        next = q->hnext;
-        q->hnext = NULL;
-        q->state = Q_RESUMED;
-        q->action = A_DROP;
-        MHD_resume_connection(q->conn);
-      }
-      s->buckets[i] = NULL;
+   * are dropped: the access handler now says MHD_NO) and let MHD take
+   * them, and those answered but not yet woken, off its suspended list. */
+  for (size_t i = 0; s->npending && i < s->nbuckets; i++) {
+    for (gls_httpd_req *q = s->buckets[i], *next; q; q = next) {
+      next = q->hnext;
+      q->hnext = NULL;
+      q->state = Q_RESUMED;
+      q->action = A_DROP;
+      MHD_resume_connection(q->conn);
     }
-    s->npending = 0;
-    MHD_run(s->d);
+    s->buckets[i] = NULL;
   }
+  s->npending = 0;
+  MHD_run(s->d);
   destroy(s);
 }
 

@@ -90,8 +90,9 @@ int gls_httpd_step(gls_httpd *s, long timeout_ms);
 size_t gls_httpd_pending(const gls_httpd *s);
 
 /* Closes the listener and every connection; deferred requests are dropped
- * (their connections closed, no reply). Frees s. NULL is fine. Must not be
- * called from inside a handler. */
+ * (their connections closed, no reply), as are replies given to deferred
+ * requests since the last step and not sent yet. Frees s. NULL is fine.
+ * Must not be called from inside a handler. */
 void gls_httpd_stop(gls_httpd *s);
 
 /* The deferred or in-handler request with this id not yet answered, or

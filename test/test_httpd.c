@@ -551,28 +551,38 @@ static void test_stop_pending(CURLM *m, seen *w) {
   if (!ok(gls_httpd_start(&c, &s, err, sizeof err) == GLS_OK, "a server to stop")) return;
   w->srv = s;
   char url[512];
-  xfer a, b;
+  xfer a, b, c3;
   url_of(url, sizeof url, s, "/defer");
   xfer_init(&a, url);
   xfer_init(&b, url);
+  xfer_init(&c3, url);
   int before = w->calls;
   start_xfer(m, &a);
   start_xfer(m, &b);
+  start_xfer(m, &c3);
   int called = 0;
   long end = now_ms() + 5000;
+  uint64_t third = 0;
   while (!called && now_ms() < end) {
     pump(s, m, &called, 20);
-    called = w->calls >= before + 2;
+    called = w->calls >= before + 3;
   }
-  ok(called && gls_httpd_pending(s) == 2, "two deferred requests pending");
+  third = w->id;
+  ok(called && gls_httpd_pending(s) == 3, "three deferred requests pending");
+  /* one answered, but the server stops before it could send the answer */
+  ok(gls_httpd_respond(s, third, 200, NULL, 0, "late", 4, 0, 0) == GLS_OK &&
+     gls_httpd_pending(s) == 2, "one answered just before the stop");
   gls_httpd_stop(s);
   w->srv = NULL;
   pump(NULL, m, &a.done, 5000);
   pump(NULL, m, &b.done, 5000);
+  pump(NULL, m, &c3.done, 5000);
   ok(a.done && b.done && a.rc != CURLE_OK && b.rc != CURLE_OK && a.status == 0,
      "stop drops them: the clients see the connection close (rc %d, %d)", a.rc, b.rc);
+  ok(c3.done, "the answered one ends too (rc %d, status %ld)", c3.rc, c3.status);
   xfer_free(&a);
   xfer_free(&b);
+  xfer_free(&c3);
 }
 
 /* ---------------------------------------------------------------- TLS */

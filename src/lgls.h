@@ -16,5 +16,7 @@ void gls_l_client_open(lua_State *L);
 int gls_l_http_request(lua_State *L);
 /* Registers core.sha256_hex and core.time into the table on top (lgls_util.c). */
 void gls_l_util_open(lua_State *L);
+/* Registers core.httpd and the server type into the table on top (lgls_httpd.c). */
+void gls_l_httpd_open(lua_State *L);
 
 #endif

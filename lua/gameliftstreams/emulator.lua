@@ -2155,7 +2155,7 @@ local function parse_args(argv)
     if a == "-h" or a == "--help" then return nil, nil, true end
     local name, value = a:match("^(%-%-[%w-]+)=(.*)$")
     name = name or a
-    if not VALUE_OPTS[name] then return nil, ("unknown option '%s'"):format(a) end
+    if not VALUE_OPTS[name] then return nil, ("unrecognized option '%s'"):format(a) end
     if value == nil then
       i = i + 1
       value = argv[i]
@@ -2224,11 +2224,12 @@ function M.main(argv, sys)
     return 0
   end
   if not o then
-    stderr:write("glsrun emulator: ", why, "\n")
+    stderr:write("glsrun: emulator: ", why, "\n", USAGE:match("^(.-\n.-\n.-\n)"),
+                 "Try 'glsrun emulator --help' for more.\n")
     return 252
   end
   if not httpd then
-    stderr:write("glsrun emulator: this build has no HTTP server (core.httpd)\n")
+    stderr:write("glsrun: emulator: this build has no HTTP server (core.httpd)\n")
     return 255
   end
   local srv
@@ -2242,7 +2243,7 @@ function M.main(argv, sys)
     handler = function(req) return emu:handle(req) end,
   })
   if not ok or not s then
-    stderr:write("glsrun emulator: cannot listen on ", o["--listen"], ": ", tostring(ok and err or s), "\n")
+    stderr:write("glsrun: emulator: cannot listen on ", o["--listen"], ": ", tostring(ok and err or s), "\n")
     return 255
   end
   srv = s
@@ -2253,7 +2254,7 @@ function M.main(argv, sys)
     local stepped, reason = srv:step(wait)
     if not stepped then
       if reason == "interrupted" then break end
-      stderr:write("glsrun emulator: ", tostring(reason), "\n")
+      stderr:write("glsrun: emulator: ", tostring(reason), "\n")
       srv:close()
       return 255
     end

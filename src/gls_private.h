@@ -157,6 +157,9 @@ extern const char *const gls_model_endpoint_prefix;
 extern const char *const gls_model_api_version;
 extern const char *const gls_patterns[];
 extern const size_t gls_npatterns;
+/* gls_patterns[i] as the model writes it (ECMAScript syntax): what the
+ * service quotes in its validation messages. */
+extern const char *const gls_pattern_sources[];
 extern const char *const gls_enum_values[];
 extern const gls_member gls_members[];
 extern const gls_shape gls_shapes[];
@@ -189,6 +192,14 @@ const gls_error_shape *gls_find_error(const char *code);
 typedef struct gls_regexes gls_regexes;
 gls_regexes *gls_regexes_new(void);
 void gls_regexes_free(gls_regexes *p);
+/* Does s (borrowed, NUL-terminated) match gls_patterns[idx] (searched, not
+ * anchored, as the model means it)? Compiles the pattern on first use.
+ * 1 = matches, 0 = does not, -1 = pattern unusable (callers treat it as a
+ * match). p NULL or idx < 0: 1. */
+int gls_regexes_match(gls_regexes *p, int idx, const char *s);
+/* Characters (code points) in the UTF-8 text s[0..n): the unit of the
+ * model's length constraints. */
+size_t gls_utf8_len(const char *s, size_t n);
 
 /* A request ready to sign: what varies per call, built once and reused by
  * every attempt (so the ClientToken stays the same). Owns its buffers. */

@@ -70,6 +70,12 @@ typedef struct gls_sigv4_params {
   int query_form;                 /* 0 = Authorization header, 1 = presigned */
   long expires;                   /* query form: X-Amz-Expires seconds */
   int want_debug;                 /* fill canonical_request/string_to_sign */
+  int date_in_headers;            /* header form, verifying a received request:
+                                     the headers are signed exactly as given
+                                     (X-Amz-Date or Date among them, or
+                                     neither); X-Amz-Date is not added. time
+                                     must still be the request's timestamp
+                                     (the string to sign and scope use it). */
 } gls_sigv4_params;
 
 /* What signing adds. All storage belongs to the gls_signer and stays valid

@@ -9,6 +9,7 @@ GLS_API int luaopen_gameliftstreams_core(lua_State *L) {
   lua_pushcfunction(L, gls_l_sigv4_sign);
   lua_setfield(L, -2, "sigv4_sign");
   gls_l_client_open(L);
+  gls_l_emuwire_open(L);
   lua_pushliteral(L, GLS_VERSION);
   lua_setfield(L, -2, "_VERSION");
   return 1;

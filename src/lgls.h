@@ -11,4 +11,9 @@ int gls_l_sigv4_sign(lua_State *L);
 /* Registers the client type and its functions into the table on top (lgls_client.c). */
 void gls_l_client_open(lua_State *L);
 
+/* Registers core.emu_route, emu_verify, emu_input and emu_output (the
+ * emulator's wire helpers, emuwire.h) into the table on top; they share
+ * one per-state context as an upvalue (lgls_emuwire.c). */
+void gls_l_emuwire_open(lua_State *L);
+
 #endif

@@ -317,8 +317,8 @@ int gls_emu_route(gls_emu *e, const char *method, const char *raw_path, gls_emu_
   size_t plen = strlen(path);
   span ps[MAX_SEGS];
   size_t np = segments(path, plen, ps, MAX_SEGS);
-  char allowed[128] = "";
-  size_t alen = 0;
+  const char *methods[16]; /* what the path takes, for a 405 */
+  size_t nm = 0;
   if (np <= MAX_SEGS) {
     for (size_t i = 0; i < gls_noperations; i++) {
       const gls_operation *op = &gls_operations[i];
@@ -326,9 +326,9 @@ int gls_emu_route(gls_emu *e, const char *method, const char *raw_path, gls_emu_
       size_t nl = 0;
       if (!template_match(op, ps, np, lname, lraw, &nl)) continue;
       if (!method || strcmp(method, op->method)) {
-        if (!strstr(allowed, op->method) && alen + strlen(op->method) + 3 < sizeof allowed)
-          alen += (size_t)snprintf(allowed + alen, sizeof allowed - alen, "%s%s",
-                                   alen ? ", " : "", op->method);
+        size_t k = 0;
+        while (k < nm && strcmp(methods[k], op->method)) k++;
+        if (k == nm && nm < sizeof methods / sizeof methods[0]) methods[nm++] = op->method;
         continue;
       }
       /* decode the labels; pointers are set once the buffer stops moving */
@@ -350,10 +350,23 @@ int gls_emu_route(gls_emu *e, const char *method, const char *raw_path, gls_emu_
       return 0;
     }
   }
-  if (alen)
+  if (nm) {
+    /* sorted, so the message does not depend on the model's order */
+    char allowed[160] = "";
+    size_t alen = 0;
+    for (size_t i = 1; i < nm; i++)
+      for (size_t j = i; j > 0 && strcmp(methods[j - 1], methods[j]) > 0; j--) {
+        const char *t = methods[j];
+        methods[j] = methods[j - 1];
+        methods[j - 1] = t;
+      }
+    for (size_t i = 0; i < nm && alen + 12 < sizeof allowed; i++)
+      alen += (size_t)snprintf(allowed + alen, sizeof allowed - alen, "%s%.8s", i ? ", " : "",
+                               methods[i]);
     return fail(e, err, "UnknownOperationException", 405,
                 "The method %.16s is not allowed on %.200s; it takes %s", method ? method : "",
                 path, allowed);
+  }
   return fail(e, err, "UnknownOperationException", 404,
               "No operation matches %.16s %.200s", method ? method : "", path);
 }

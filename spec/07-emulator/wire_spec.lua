@@ -157,6 +157,20 @@ describe("emulator wire helpers #botocore", function()
       end
     end)
 
+    it("give a nested call (from a metamethod, mid-verify) a context of its own", function()
+      if not available then return pending("needs python3 with botocore: " .. tostring(why)) end
+      local nested
+      local creds = setmetatable({}, { __index = function(_, akid)
+        -- runs inside the outer emu_verify, which is using the shared context
+        nested = { core.emu_verify(as_req(token[1]), { credentials = CREDENTIALS, now = now }) }
+        return CREDENTIALS[akid]
+      end })
+      local akid, region = core.emu_verify(as_req(signed[1]), { credentials = creds, now = now })
+      assert.same({ TOKEN_AKID, "us-west-2" }, nested)
+      assert.equal(AKID, akid, tostring(region))
+      assert.equal("us-west-2", region)
+    end)
+
     it("refuse a stale botocore request with the service's words", function()
       if not available then return pending("needs python3 with botocore: " .. tostring(why)) end
       local akid, code, msg, status = core.emu_verify(as_req(signed[1]), { credentials = CREDENTIALS, now = now + 301 })

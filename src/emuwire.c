@@ -783,14 +783,16 @@ static const char *type_article(int type) {
  * deserializer, naming where it was. */
 static int type_error(gls_emu *e, gls_emu_error *err, const json_t *v, int type, int status) {
   if (e->oom) return nomem(e, err);
+  /* " at 'member.path'", or nothing for the document itself */
+  const char *p = cur_path(e), *a = *p ? " at '" : "", *z = *p ? "'" : "";
   if (json_is_object(v))
     return fail(e, err, "SerializationException", status,
-                "Start of structure or map found where not expected at '%s'", cur_path(e));
+                "Start of structure or map found where not expected%s%s%s", a, p, z);
   if (json_is_array(v))
     return fail(e, err, "SerializationException", status,
-                "Start of list found where not expected at '%s'", cur_path(e));
-  return fail(e, err, "SerializationException", status, "%s can not be converted to %s at '%s'",
-              json_token(v), type_article(type), cur_path(e));
+                "Start of list found where not expected%s%s%s", a, p, z);
+  return fail(e, err, "SerializationException", status, "%s can not be converted to %s%s%s%s",
+              json_token(v), type_article(type), a, p, z);
 }
 
 /* A JSON number as an integer of the shape's width: integers, and reals
@@ -1283,7 +1285,7 @@ int gls_emu_input(gls_emu *e, const gls_operation *op, const gls_emu_label *labe
   while (req->body && i < req->body_len && isspace((unsigned char)req->body[i])) i++;
   if (req->body && i < req->body_len) {
     json_error_t jerr;
-    body = json_loadb(req->body, req->body_len, 0, &jerr);
+    body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
     if (!body) {
       json_decref(in);
       return fail(e, err, "SerializationException", 400,

@@ -438,7 +438,9 @@ static void test_input(gls_emu *e) {
           "column 15)",
           "body not JSON");
   refuses(e, "UpdateApplication", "a-1", NULL, NULL, "[1]", "SerializationException",
-          "Start of list found where not expected at ''", "body is an array");
+          "Start of list found where not expected", "body is an array");
+  refuses(e, "UpdateApplication", "a-1", NULL, NULL, "\"text\"", "SerializationException",
+          "STRING_VALUE can not be converted to a Structure", "body is a string");
   refuses(e, "StartStreamSession", sg, NULL, NULL,
           "{\"ConnectionTimeoutSeconds\":\"120\"}", "SerializationException",
           "STRING_VALUE can not be converted to an Integer at 'connectionTimeoutSeconds'",

@@ -70,6 +70,12 @@ typedef struct gls_sigv4_params {
   int query_form;                 /* 0 = Authorization header, 1 = presigned */
   long expires;                   /* query form: X-Amz-Expires seconds */
   int want_debug;                 /* fill canonical_request/string_to_sign */
+  int date_in_headers;            /* header form, verifying a received request:
+                                     the headers are signed exactly as given
+                                     (X-Amz-Date or Date among them, or
+                                     neither); X-Amz-Date is not added. time
+                                     must still be the request's timestamp
+                                     (the string to sign and scope use it). */
 } gls_sigv4_params;
 
 /* What signing adds. All storage belongs to the gls_signer and stays valid
@@ -157,6 +163,9 @@ extern const char *const gls_model_endpoint_prefix;
 extern const char *const gls_model_api_version;
 extern const char *const gls_patterns[];
 extern const size_t gls_npatterns;
+/* gls_patterns[i] as the model writes it (ECMAScript syntax): what the
+ * service quotes in its validation messages. */
+extern const char *const gls_pattern_sources[];
 extern const char *const gls_enum_values[];
 extern const gls_member gls_members[];
 extern const gls_shape gls_shapes[];
@@ -189,6 +198,14 @@ const gls_error_shape *gls_find_error(const char *code);
 typedef struct gls_regexes gls_regexes;
 gls_regexes *gls_regexes_new(void);
 void gls_regexes_free(gls_regexes *p);
+/* Does s (borrowed, NUL-terminated) match gls_patterns[idx] (searched, not
+ * anchored, as the model means it)? Compiles the pattern on first use.
+ * 1 = matches, 0 = does not, -1 = pattern unusable (callers treat it as a
+ * match). p NULL or idx < 0: 1. */
+int gls_regexes_match(gls_regexes *p, int idx, const char *s);
+/* Characters (code points) in the UTF-8 text s[0..n): the unit of the
+ * model's length constraints. */
+size_t gls_utf8_len(const char *s, size_t n);
 
 /* A request ready to sign: what varies per call, built once and reused by
  * every attempt (so the ClientToken stays the same). Owns its buffers. */

@@ -18,5 +18,9 @@ int gls_l_http_request(lua_State *L);
 void gls_l_util_open(lua_State *L);
 /* Registers core.httpd and the server type into the table on top (lgls_httpd.c). */
 void gls_l_httpd_open(lua_State *L);
+/* Registers core.emu_route, emu_verify, emu_input and emu_output (the
+ * emulator's wire helpers, emuwire.h) into the table on top; they share
+ * one per-state context as an upvalue (lgls_emuwire.c). */
+void gls_l_emuwire_open(lua_State *L);
 
 #endif

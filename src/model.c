@@ -22,6 +22,21 @@ const char *const gls_patterns[] = {
 };
 const size_t gls_npatterns = 11;
 
+/* The same patterns as the model writes them (ECMAScript), for messages. */
+const char *const gls_pattern_sources[] = {
+  "$|^s3://([a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9])(/[a-zA-Z0-9._-]+)*/?",
+  "arn:aws:gameliftstreams:([^: ]*):([0-9]{12}):([^: ]*)",
+  "[\\x21-\\x7E]+",
+  "[a-zA-Z0-9-_.!+@/][a-zA-Z0-9-_.!+@/ ]*",
+  "[_a-zA-Z][_a-zA-Z0-9]*",
+  "arn:aws[a-zA-Z-]*:iam::\\d{12}:role/.+",
+  "[a-zA-Z0-9-]+",
+  "(^[a-zA-Z0-9-]+$)|(^arn:aws:gameliftstreams:([^: ]*):([0-9]{12}):([^: ]*)$)",
+  "(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])/([0-9]|[1-2][0-9]|3[0-2])",
+  "s3://.*(/|\\.zip|\\.ZIP)",
+  "[-_a-zA-Z0-9/=+]*",
+};
+
 const char *const gls_enum_values[] = {
   "INITIALIZED",
   "PROCESSING",

@@ -49,8 +49,7 @@ void gls_regexes_free(gls_regexes *p) {
   free(p);
 }
 
-/* 1 = matches, 0 = does not, -1 = pattern unusable (treated as a match). */
-static int pattern_match(gls_regexes *p, int idx, const char *s) {
+int gls_regexes_match(gls_regexes *p, int idx, const char *s) {
   if (!p || idx < 0) return 1;
   if (p->state[idx] == 0)
     p->state[idx] = regcomp(&p->re[idx], gls_patterns[idx], REG_EXTENDED | REG_NOSUB) ? 2 : 1;
@@ -92,7 +91,7 @@ static const char *type_name(int t) {
   }
 }
 
-static size_t utf8_len(const char *s, size_t n) {
+size_t gls_utf8_len(const char *s, size_t n) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
     if (((unsigned char)s[i] & 0xC0) != 0x80) k++;
@@ -201,7 +200,7 @@ static void validate(vctx *v, json_t *val, int shape_idx, const char *path) {
     const char *s = json_string_value(val);
     size_t n = json_string_length(val);
     size_t before = (size_t)v->nerr;
-    check_size(v, path, sh, (long long)utf8_len(s, n), "length");
+    check_size(v, path, sh, (long long)gls_utf8_len(s, n), "length");
     if ((size_t)v->nerr != before) return;
     if (sh->nenums) {
       int ok = 0;
@@ -219,7 +218,7 @@ static void validate(vctx *v, json_t *val, int shape_idx, const char *path) {
         return;
       }
     }
-    if (pattern_match(v->pat, sh->pattern, s) == 0) {
+    if (gls_regexes_match(v->pat, sh->pattern, s) == 0) {
       show(shown, sizeof shown, sh, s);
       verr(v, "Invalid value for parameter %s, value: %s, must match pattern: %s",
                        path, shown, gls_patterns[sh->pattern]);

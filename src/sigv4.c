@@ -474,7 +474,8 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
 static const char *reserved_header(const gls_sigv4_params *p, const char *lname, size_t n,
                                    int has_token) {
   if (n == 13 && memcmp(lname, "authorization", 13) == 0) return "Authorization";
-  if (n == 10 && memcmp(lname, "x-amz-date", 10) == 0) return "X-Amz-Date";
+  if (!p->date_in_headers && n == 10 && memcmp(lname, "x-amz-date", 10) == 0)
+    return "X-Amz-Date";
   if (has_token && n == 20 && memcmp(lname, "x-amz-security-token", 20) == 0)
     return "X-Amz-Security-Token";
   if (p->sign_body && n == 20 && memcmp(lname, "x-amz-content-sha256", 20) == 0)
@@ -582,8 +583,10 @@ gls_status gls_signer_sign(gls_signer *s, const gls_sigv4_params *p, gls_sigv4_r
   }
   gls_buf_reset(&s->tok);
   if (!qf) {
-    s->hdrs[nh] = (hdr_ref){"x-amz-date", 10, s->amz_date, 16, nh};
-    nh++;
+    if (!p->date_in_headers) {
+      s->hdrs[nh] = (hdr_ref){"x-amz-date", 10, s->amz_date, 16, nh};
+      nh++;
+    }
     if (sign_token) {
       if (gls_buf_add(&s->tok, p->session_token, token_len)) goto nomem;
       s->hdrs[nh] = (hdr_ref){"x-amz-security-token", 20, s->tok.data, token_len, nh};
@@ -852,7 +855,7 @@ gls_status gls_signer_sign(gls_signer *s, const gls_sigv4_params *p, gls_sigv4_r
       if (!sign_token && gls_buf_add(&s->tok, p->session_token, token_len)) goto nomem;
       out->added[n++] = (gls_header){"X-Amz-Security-Token", 20, s->tok.data, s->tok.len};
     }
-    out->added[n++] = (gls_header){"X-Amz-Date", 10, s->amz_date, 16};
+    if (!p->date_in_headers) out->added[n++] = (gls_header){"X-Amz-Date", 10, s->amz_date, 16};
     if (p->sign_body)
       out->added[n++] = (gls_header){"x-amz-content-sha256", 20, s->phash.data, s->phash.len};
     out->added[n++] = (gls_header){"Authorization", 13, a->data, a->len};

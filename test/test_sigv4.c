@@ -298,6 +298,23 @@ static void error_cases(gls_signer *s) {
          strcmp(r.signature,
                 "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31") == 0,
      "signs again after errors%s%s", "", "");
+  /* Verifying a received request: its own X-Amz-Date signed as given gives
+   * the same signature; without the flag, passing X-Amz-Date is refused. */
+  gls_header recv[2] = {{"Host", 4, "example.amazonaws.com", 21},
+                        {"X-Amz-Date", 10, "20150830T123600Z", 16}};
+  p.headers = recv;
+  p.nheaders = 2;
+  st = gls_signer_sign(s, &p, &r, err, sizeof err);
+  ok(st == GLS_E_INVALID_ARGUMENT && strstr(err, "X-Amz-Date") != NULL,
+     "X-Amz-Date among the headers is refused without date_in_headers (%s)%s", err, "");
+  p.date_in_headers = 1;
+  st = gls_signer_sign(s, &p, &r, err, sizeof err);
+  ok(st == GLS_OK &&
+         strcmp(r.signature,
+                "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31") == 0,
+     "date_in_headers: the received X-Amz-Date signs as get-vanilla%s%s", "", "");
+  ok(st == GLS_OK && r.nadded == 1 && strncmp(r.added[0].name, "Authorization", 13) == 0,
+     "date_in_headers: only Authorization is added%s%s", "", "");
 }
 
 int main(void) {

@@ -192,6 +192,10 @@ def main(refdir):
     out.append("const char *const gls_patterns[] = {")
     out += ["  %s," % c_str(p) for p in posix]
     out.append("};\nconst size_t gls_npatterns = %d;\n" % len(posix))
+    out.append("/* The same patterns as the model writes them (ECMAScript), for messages. */")
+    out.append("const char *const gls_pattern_sources[] = {")
+    out += ["  %s," % c_str(p) for p in patterns]
+    out.append("};\n")
     out.append("const char *const gls_enum_values[] = {")
     out += ["  %s," % c_str(e) for e in enums]
     out.append("  NULL\n};\n")

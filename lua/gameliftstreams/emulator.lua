@@ -27,7 +27,7 @@
 --   StartStreamSession         -> ACTIVATING
 --   activation delay           ACTIVATING -> ACTIVE (answer outstanding, unless the offer
 --                              was NO_CLIENT_CONNECTION)
---   client connects (control)  ACTIVE with an answer outstanding -> CONNECTED
+--   client connects (control)  ACTIVE or RECONNECTING with an answer outstanding -> CONNECTED
 --   client drops (control)     CONNECTED -> PENDING_CLIENT_RECONNECTION
 --   CreateStreamSessionConnection  ACTIVE | PENDING_CLIENT_RECONNECTION -> RECONNECTING,
 --                              answer returned at once; reconnect delay -> ACTIVE
@@ -1952,9 +1952,11 @@ local function control_sessions(self, method, id, action, body)
   end
   if method ~= "POST" then return nil end
   if action == "connect" then
-    if s.status ~= "ACTIVE" or not s.pending then
+    -- A device may use its answer as soon as CreateStreamSessionConnection
+    -- returned it, before RECONNECTING has turned ACTIVE.
+    if (s.status ~= "ACTIVE" and s.status ~= "RECONNECTING") or not s.pending then
       return control_error(409, "Conflict", "stream session '%s' is %s%s; a client connects to an ACTIVE "
-        .. "session with an answer outstanding", s.id, s.status,
+        .. "or RECONNECTING session with an answer outstanding", s.id, s.status,
         s.status == "ACTIVE" and " with no answer outstanding" or "")
     end
     cancel(self, s.t_state)

@@ -10,7 +10,8 @@ local read_all, write_file = helper.read_file, helper.write_file
 local ROOT = assert(io.popen("pwd")):read("l")
 local GLSRUN = ROOT .. "/build/glsrun"
 -- Nothing of the checkout on the Lua paths: what glsrun finds, it carries.
-local CLEAN_ENV = "env LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so' "
+-- (LUA_CPATH keeps the system's default directories: lua-cjson is Debian's, not ours.)
+local CLEAN_ENV = "env LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so;;' "
   .. "LUA_INIT= LUA_INIT_5_4= "
 
 -- Runs a shell command line; returns { code =, how =, out =, err = }.

@@ -10,6 +10,9 @@ local emulator = require "spec.support.emulator"
 
 local quote = helper.quote
 local KEY = emulator.KEY
+-- A temporary key the emulator is told about (--credentials): it needs its token.
+local TEMP = { access_key_id = "ASIAEMULATORTEMP0001", secret_access_key = "tempSecretKeyForTheEmulatorSpecs0000000",
+               session_token = "FwoGZXIvYXdzEXAMPLETOKENforTheEmulatorSpecs" }
 local MODEL = helper.shared .. "/reference/gameliftstreams/service-2.json"
 
 local function sh(cmd)
@@ -24,7 +27,8 @@ local function kebab(name)
 end
 
 local function cli_error(stderr)
-  local code, op, msg = stderr:match("An error occurred %(([%w.]+)%) when calling the (%w+) operation[^:]*: ([^\n]*)")
+  stderr = stderr:gsub(" %(reached max retries: %d+%)", "")
+  local code, op, msg = stderr:match("An error occurred %(([%w.]+)%) when calling the (%w+) operation: ([^\n]*)")
   if code then return { code = code, message = msg, operation = op } end
   return { code = "CLIError", message = stderr }
 end
@@ -42,12 +46,14 @@ local function cli_driver(name, argv0, home)
       "env -i PATH=" .. quote(os.getenv("PATH")), "HOME=" .. quote(home),
       "AWS_ACCESS_KEY_ID=" .. quote(creds.access_key_id),
       "AWS_SECRET_ACCESS_KEY=" .. quote(creds.secret_access_key),
+      creds.session_token and ("AWS_SESSION_TOKEN=" .. quote(creds.session_token)) or "",
       "AWS_DEFAULT_REGION=us-west-2", "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard",
       "AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
       "AWS_CONFIG_FILE=" .. quote(home .. "/config"),
       "AWS_SHARED_CREDENTIALS_FILE=" .. quote(home .. "/credentials"),
       (opts and opts.skew) and ("faketime -f " .. quote(("%+ds"):format(opts.skew))) or "",
       argv0, "gameliftstreams", "--endpoint-url", quote(e.url), "--output", "json",
+      (opts and opts.unsigned) and "--no-sign-request" or "",
     }, " ")
   end
   local function args(input)
@@ -92,6 +98,7 @@ local function boto3_driver()
     local creds = opts and opts.credentials or KEY
     req.endpoint, req.region = e.url, "us-west-2"
     req.access_key_id, req.secret_access_key = creds.access_key_id, creds.secret_access_key
+    req.session_token, req.unsigned = creds.session_token, opts and opts.unsigned or nil
     local tmp = os.tmpname()
     helper.write_file(tmp, cjson.encode(req))
     local pre = (opts and opts.skew) and ("faketime -f " .. quote(("%+ds"):format(opts.skew)) .. " ") or ""
@@ -118,6 +125,7 @@ local function gls_driver()
   function d.call(e, op, input, opts)
     local o = { max_attempts = 1 }
     if opts and opts.credentials then o.credentials = opts.credentials end
+    if opts and opts.unsigned then o.no_sign_request = true end
     if opts and opts.skew then o.time_offset = opts.skew; o.max_attempts = opts.max_attempts or 1 end
     local c = e.client(o)
     local out, err = c:call(op, input)
@@ -209,7 +217,7 @@ local function lifecycle(d, e)
   -- The emulator logged every API call this peer made, with its status.
   local log = must(e.control:requests())
   local seen = {}
-  for _, q in ipairs(log) do seen[q.operation .. " " .. q.status] = true end
+  for _, q in ipairs(log) do seen[("%s %d"):format(q.operation, q.status)] = true end
   for _, want in ipairs({ "ListStreamGroups 200", "StartStreamSession 201", "GetStreamSession 200",
                           "CreateStreamSessionConnection 200", "CreateStreamSessionConnection 409",
                           "CreateStreamSessionConnection 400", "TerminateStreamSession 204" }) do
@@ -222,10 +230,17 @@ local function errors(d, e)
   local _, err = d.call(e, "GetStreamSession", { Identifier = g.Id, StreamSessionIdentifier = "ZZZ999zzz9999" })
   assert.equal("ResourceNotFoundException", err and err.code)
 
-  -- The model's pattern for identifiers: only the service checks it.
+  -- The model's pattern for identifiers: botocore leaves it to the service;
+  -- gls checks it before sending (and names the member its own way).
   _, err = d.call(e, "GetStreamGroup", { Identifier = "sg_not-valid" })
-  assert.equal("ValidationException", err and err.code)
-  assert.matches("'identifier'", err.message)
+  if d.name == "gls" then
+    assert.equal("ParamValidation", err and err.code)
+    assert.matches("Identifier", err.message)
+  else
+    assert.equal("ValidationException", err and err.code)
+    assert.matches("1 validation error detected: Value 'sg_not-valid' at 'identifier' failed to satisfy constraint: "
+                   .. "Member must satisfy regular expression pattern: ", err.message, 1, true)
+  end
 
   _, err = d.call(e, "GetStreamGroup", { Identifier = g.Id },
                   { credentials = { access_key_id = "AKIDNOTKNOWN0000", secret_access_key = "x" } })
@@ -240,6 +255,22 @@ local function errors(d, e)
   _, err = d.call(e, "GetStreamGroup", { Identifier = g.Id }, { skew = -600 })
   assert.equal("InvalidSignatureException", err and err.code)
   assert.matches("^Signature expired: %d+T%d+Z is now earlier than %d+T%d+Z %(%d+T%d+Z %- 5 min%.%)$", err.message)
+
+  -- Temporary credentials: the session token is checked.
+  local temp = { access_key_id = TEMP.access_key_id, secret_access_key = TEMP.secret_access_key,
+                 session_token = TEMP.session_token }
+  must(d.call(e, "GetStreamGroup", { Identifier = g.Id }, { credentials = temp }))
+  temp.session_token = "not-the-token"
+  _, err = d.call(e, "GetStreamGroup", { Identifier = g.Id }, { credentials = temp })
+  assert.equal("UnrecognizedClientException", err and err.code)
+  temp.session_token = nil
+  _, err = d.call(e, "GetStreamGroup", { Identifier = g.Id }, { credentials = temp })
+  assert.equal("UnrecognizedClientException", err and err.code)
+
+  -- No signature at all.
+  _, err = d.call(e, "GetStreamGroup", { Identifier = g.Id }, { unsigned = true })
+  assert.equal("MissingAuthenticationTokenException", err and err.code)
+  assert.equal("Missing Authentication Token", err.message)
 
   -- Quotas: with the virtual clock the bucket refills only when time moves.
   must(e.control:quotas({ GetStreamGroup = 1 }))
@@ -300,6 +331,12 @@ local function scratch_home()
     local code, out = sh("HOME=" .. quote(home) .. " /usr/bin/aws configure add-model --service-model "
                          .. quote("file://" .. MODEL) .. " --service-name gameliftstreams 2>&1")
     assert(code == 0, "aws configure add-model: " .. out)
+    -- add-model takes the service model only; `aws ... wait` reads the
+    -- waiters from the same folder.
+    local dir = home .. "/.aws/models/gameliftstreams/2018-05-10"
+    assert(os.execute("cp " .. quote(helper.shared .. "/reference/gameliftstreams/waiters-2.json") .. " "
+                      .. quote(helper.shared .. "/reference/gameliftstreams/paginators-1.json") .. " "
+                      .. quote(dir .. "/")))
   end
   return home
 end
@@ -314,14 +351,22 @@ local suites = {
 for _, suite in ipairs(suites) do
   local title, make, need = suite[1], suite[2], suite[3]
   describe("emulator driven by " .. title .. " #emulator", function()
-    local e, d
+    local e, d, creds_file
     local ok, why = available(need)
     setup(function()
       if not ok then return end
       d = make()
-      e = emulator.start{ clock = "virtual" }
+      creds_file = os.tmpname()
+      helper.write_file(creds_file, cjson.encode({
+        [KEY.access_key_id] = { secret_access_key = KEY.secret_access_key },
+        [TEMP.access_key_id] = { secret_access_key = TEMP.secret_access_key, session_token = TEMP.session_token },
+      }))
+      e = emulator.start{ clock = "virtual", args = { "--credentials", creds_file } }
     end)
-    teardown(function() if e then e.stop() end end)
+    teardown(function()
+      if e then e.stop() end
+      if creds_file then os.remove(creds_file) end
+    end)
 
     it("runs the whole lifecycle: start, ACTIVE, connect, drop, reconnect with a new offer, terminate", function()
       if not ok then return pending(why) end

@@ -14,6 +14,7 @@ import json
 import sys
 
 import boto3
+import botocore
 import botocore.config
 import botocore.exceptions
 
@@ -25,9 +26,10 @@ def main():
         aws_secret_access_key=req["secret_access_key"],
         aws_session_token=req.get("session_token"),
         region_name=req.get("region", "us-west-2"))
+    extra = {"signature_version": botocore.UNSIGNED} if req.get("unsigned") else {}
     client = session.client(
         "gameliftstreams", endpoint_url=req["endpoint"],
-        config=botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}))
+        config=botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, **extra))
     try:
         if req.get("waiter"):
             snake = "".join("_" + c.lower() if c.isupper() else c for c in req["waiter"]).lstrip("_")

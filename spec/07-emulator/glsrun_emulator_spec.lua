@@ -1,0 +1,78 @@
+-- `glsrun emulator` as a process: its first line, clean stops on SIGTERM and
+-- SIGINT, HTTPS, and the wire basics every reply must have.
+local helper = require "spec.helper"
+local core = require "gameliftstreams.core"
+local emulator = require "spec.support.emulator"
+
+describe("glsrun emulator #emulator", function()
+  it("prints 'listening on URL' first and exits 0 on SIGTERM", function()
+    local e = emulator.start{}
+    assert.matches("^http://127%.0%.0%.1:%d+$", e.url)
+    local c = e.client()
+    assert.is_table(c:list_stream_groups{})
+    c:close()
+    local code, out = e.stop("TERM")
+    assert.equal(0, code, out)
+    assert.matches("^listening on http://127%.0%.0%.1:%d+\n", out)
+  end)
+
+  it("exits 130 on SIGINT (Ctrl-C), as the AWS CLI does", function()
+    local e = emulator.start{}
+    local code = e.stop("INT")
+    assert.equal(130, code)
+  end)
+
+  it("answers with x-amzn-RequestId, X-Amzn-ErrorType and a JSON message", function()
+    local e = emulator.start{}
+    -- Unsigned: the service's answer to a request without authentication.
+    local status, body, headers = core.http_request{ url = e.url .. "/streamgroups/sg-1AB2C3De4" }
+    assert.equal(403, status)
+    assert.matches("^MissingAuthenticationTokenException", headers["x-amzn-errortype"])
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", headers["x-amzn-requestid"])
+    assert.equal("Missing Authentication Token", require("cjson").decode(body).message)
+    assert.is_string(headers["date"])
+    -- A malformed Authorization header.
+    status, body, headers = core.http_request{ url = e.url .. "/streamgroups/sg-1AB2C3De4",
+      headers = { Authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-west-2/gameliftstreams/aws4_request" } }
+    assert.equal(403, status)
+    assert.matches("^IncompleteSignatureException", headers["x-amzn-errortype"])
+    assert.matches("Authorization header requires 'Signature' parameter", body, 1, true)
+    -- The control API is unsigned and JSON.
+    local list = assert(e.control:sessions())
+    assert.same({}, list)
+    e.stop()
+  end)
+
+  it("serves HTTPS with --tls-cert/--tls-key", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. helper.quote(dir)))
+    local cert, key = dir .. "/cert.pem", dir .. "/key.pem"
+    assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      .. "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s >/dev/null 2>&1")
+      :format(helper.quote(key), helper.quote(cert))))
+    local e = emulator.start{ args = { "--tls-cert", cert, "--tls-key", key } }
+    assert.matches("^https://127%.0%.0%.1:%d+$", e.url)
+    local c = e.client{ ca_bundle = cert }
+    local out, err = c:get_stream_group{ Identifier = "sg-1AB2C3De4" }
+    c:close()
+    assert.is_table(out, err and err.message)
+    assert.equal("ACTIVE", out.Status)
+    -- Without the CA, the certificate is refused.
+    local c2 = e.client()
+    local bad, err2 = c2:get_stream_group{ Identifier = "sg-1AB2C3De4" }
+    c2:close()
+    assert.is_nil(bad)
+    assert.is_table(err2)
+    assert.equal(0, (e.stop()))
+    os.execute("rm -rf " .. helper.quote(dir))
+  end)
+
+  it("refuses bad arguments with 252, naming the option", function()
+    local f = assert(io.popen("build/glsrun emulator --listen nowhere 2>&1; echo \"rc=$?\""))
+    local out = f:read("a")
+    f:close()
+    assert.matches("rc=252", out)
+    assert.matches("%-%-listen must be HOST:PORT", out)
+  end)
+end)

@@ -27,6 +27,7 @@
 
 #include "gls.h"
 #include "glsrun_embed.h"
+#include "lgls.h" /* gls_l_msghandler: the error with a traceback appended */
 
 /* Defined in lgls.c (linked statically into glsrun). */
 GLS_API int luaopen_gameliftstreams_core(lua_State *L);
@@ -89,23 +90,12 @@ static void record_signal(int sig) { server_signal = sig; }
 
 /* --------------------------------------------------- protected calls */
 
-/* Message handler: the error as a string, with a traceback appended. */
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
 
-/* Calls the function under narg arguments, protected, with msghandler and
+/* Calls the function under narg arguments, protected, with gls_l_msghandler and
  * the SIGINT handler in place. */
 static int docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, gls_l_msghandler);
   lua_insert(L, base);
   setsignal(SIGINT, laction);
   int status = lua_pcall(L, narg, nres, base);
@@ -385,7 +375,7 @@ static int run_server_command(lua_State *L, const char *module, char **argv, int
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigprocmask(SIG_BLOCK, &block, NULL);
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, gls_l_msghandler);
   lua_getglobal(L, "require");
   lua_pushstring(L, module);
   int status = lua_pcall(L, 1, 1, -3);
@@ -480,7 +470,7 @@ int main(int argc, char **argv) {
   }
   globalL = L;
   lua_gc(L, LUA_GCSTOP); /* while building the state */
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, gls_l_msghandler);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

@@ -23,4 +23,8 @@ void gls_l_httpd_open(lua_State *L);
  * one per-state context as an upvalue (lgls_emuwire.c). */
 void gls_l_emuwire_open(lua_State *L);
 
+/* Message handler for lua_pcall: the error as a string with a traceback
+ * appended (lgls_util.c). Callbacks into Lua from C go through it. */
+int gls_l_msghandler(lua_State *L);
+
 #endif

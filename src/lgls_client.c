@@ -210,7 +210,6 @@ static void set_environment(lua_State *L, lclient *lc, int t) {
   gls_client_set_environment(lc->c, env_lookup, lc);
 }
 
-static int msghandler(lua_State *L);
 static void report(lclient *lc, lua_State *L, const char *msg);
 
 /* on_retry(info) -> nil (keep), false (stop) or seconds to wait. */
@@ -220,7 +219,7 @@ static long retry_hook(gls_client *c, const gls_retry_event *ev, void *ud) {
   lua_State *L = lc->main;
   if (lc->closing || !lua_checkstack(L, 8)) return GLS_RETRY_KEEP;
   int base = lua_gettop(L);
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, gls_l_msghandler);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lc->on_retry_ref);
   lua_createtable(L, 0, 6);
   lua_pushstring(L, ev->operation); lua_setfield(L, -2, "operation");
@@ -289,19 +288,9 @@ static int l_call(lua_State *L) {
 
 /* ------------------------------------------------------------ async */
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 static void report(lclient *lc, lua_State *L, const char *msg) {
   if (lc->on_error_ref != LUA_NOREF) {
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, gls_l_msghandler);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lc->on_error_ref);
     lua_pushstring(L, msg);
     if (lua_pcall(L, 1, 0, -3) == LUA_OK) { lua_pop(L, 1); return; }
@@ -320,7 +309,7 @@ static void on_done(gls_client *c, gls_request *req, gls_result *r, void *ud) {
   if (q->handle) q->handle->r = NULL;
   if (!lc->closing && lua_checkstack(L, 8)) {
     int base = lua_gettop(L);
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, gls_l_msghandler);
     lua_rawgeti(L, LUA_REGISTRYINDEX, q->cb_ref);
     push_result(L, r);
     if (lua_pcall(L, 2, 0, base + 1) != LUA_OK) report(lc, L, lua_tostring(L, -1));

@@ -137,23 +137,13 @@ static int answer(lua_State *L, lhttpd *lh, uint64_t id, int i, const char *who)
 
 /* ------------------------------------------------------------ handler calls */
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Hands the error on top of the stack to on_error (or stderr); leaves the
  * stack as it found it. Only pushes what needs no memory before its own
  * protected call. */
 static void report(lhttpd *lh, lua_State *L) {
   const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(no message)";
   if (lh->on_error_ref != LUA_NOREF) {
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, gls_l_msghandler);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lh->on_error_ref);
     lua_pushvalue(L, -3);
     if (lua_pcall(L, 1, 0, -3) == LUA_OK) {
@@ -266,7 +256,7 @@ static void on_request(void *ud, gls_httpd_req *req) {
   }
   int base = lua_gettop(L);
   call c = {lh, req};
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, gls_l_msghandler);
   lua_pushcfunction(L, dispatch);
   lua_pushlightuserdata(L, &c);
   if (lua_pcall(L, 1, 0, base + 1) != LUA_OK) {

@@ -23,6 +23,16 @@ static int l_time(lua_State *L) {
   return 1;
 }
 
+int gls_l_msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
 void gls_l_util_open(lua_State *L) {
   static const luaL_Reg fns[] = {{"sha256_hex", l_sha256_hex}, {"time", l_time}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);

@@ -576,52 +576,42 @@ local function unique_id(prefix, n, taken)
   end
 end
 
+-- The resource ID an identifier names: the identifier itself, or the last
+-- part of an ARN of this account and region whose resource is `kind`.
+-- Returns id, parent (the stream group ID of a child resource) or nil.
+local function id_of(self, ident, kind)
+  if ident:sub(1, 4) ~= "arn:" then return ident end
+  local res = arn_resource(self, ident)
+  local rest = res and res:match("^" .. kind .. "/(.+)$")
+  if not rest then return nil end
+  local parent, child = rest:match("^([^/]+)/([^/]+)$")
+  if parent then return child, parent end
+  if rest:find("/", 1, true) then return nil end
+  return rest
+end
+
 function Emu:group_of(ident)
-  local id = ident
-  if ident:sub(1, 4) == "arn:" then
-    local res = arn_resource(self, ident)
-    id = res and res:match("^streamgroup/([^/]+)$")
-    if not id then return nil end
-  end
-  return self.groups[id]
+  local id, parent = id_of(self, ident, "streamgroup")
+  return id and not parent and self.groups[id] or nil
 end
 
 function Emu:app_of(ident)
-  local id = ident
-  if ident:sub(1, 4) == "arn:" then
-    local res = arn_resource(self, ident)
-    id = res and res:match("^application/([^/]+)$")
-    if not id then return nil end
-  end
-  return self.apps[id]
+  local id, parent = id_of(self, ident, "application")
+  return id and not parent and self.apps[id] or nil
 end
 
--- A session of group g by ID or ARN (the ARN's stream group must be g).
-local function session_in(self, g, ident)
-  local id = ident
-  if ident:sub(1, 4) == "arn:" then
-    local res = arn_resource(self, ident)
-    local gid, sid = (res or ""):match("^streamsession/([^/]+)/([^/]+)$")
-    if gid ~= g.id then return nil end
-    id = sid
-  end
-  local s = self.sessions[id]
-  if s and s.group == g then return s end
+-- A child (session or URL) of group g by ID or ARN (the ARN's stream group
+-- must be g).
+local function child_in(self, g, ident, kind, registry)
+  local id, parent = id_of(self, ident, kind)
+  if not id or (parent and parent ~= g.id) or (ident:sub(1, 4) == "arn:" and not parent) then return nil end
+  local r = registry[id]
+  if r and r.group == g then return r end
   return nil
 end
 
-local function url_in(self, g, ident)
-  local id = ident
-  if ident:sub(1, 4) == "arn:" then
-    local res = arn_resource(self, ident)
-    local gid, uid = (res or ""):match("^streamurl/([^/]+)/([^/]+)$")
-    if gid ~= g.id then return nil end
-    id = uid
-  end
-  local u = self.urls[id]
-  if u and u.group == g then return u end
-  return nil
-end
+local function session_in(self, g, ident) return child_in(self, g, ident, "streamsession", self.sessions) end
+local function url_in(self, g, ident) return child_in(self, g, ident, "streamurl", self.urls) end
 
 local function need_group(self, ident)
   local g = self:group_of(ident)

@@ -76,4 +76,41 @@ describe("glsrun emulator #emulator", function()
     assert.matches("rc=252", out)
     assert.matches("%-%-listen must be HOST:PORT", out)
   end)
+
+  it("injects faults on the wire: status, dropped connection, truncated and malformed bodies, latency", function()
+    local e = emulator.start{}
+    local c = e.client{ max_attempts = 1, read_timeout = 5 }
+    local get = function() return c:get_stream_group{ Identifier = "sg-1AB2C3De4" } end
+    assert(e.control:faults{ status = 500, count = 1 })
+    local out, err = get()
+    assert.is_nil(out)
+    assert.equal("InternalServerException", err.code)
+    assert.equal(500, err.status)
+    -- A fresh connection: on a reused one, libcurl sends a request again
+    -- once when the server closes without a reply (and the fault is spent).
+    assert(e.control:faults{ drop = true, count = 1 })
+    local fresh = e.client{ max_attempts = 1 }
+    out, err = fresh:get_stream_group{ Identifier = "sg-1AB2C3De4" }
+    fresh:close()
+    assert.is_nil(out)
+    assert.is_nil(err.status)          -- no HTTP reply at all
+    assert(e.control:faults{ truncate = true, count = 1 })
+    out, err = get()
+    assert.is_nil(out)
+    assert.is_table(err)
+    assert(e.control:faults{ malformed = true, count = 1 })
+    out, err = get()
+    assert.is_nil(out)
+    assert.equal(200, err.status)
+    assert(e.control:faults{ latency_ms = 400, count = 1 })
+    local t0 = core.time()
+    out, err = get()
+    local took = core.time() - t0
+    assert.is_table(out, err and err.message)
+    assert.is_true(took >= 0.35, "took " .. took)
+    -- Faults are used up: the next call is plain.
+    assert.equal("ACTIVE", (assert(get())).Status)
+    c:close()
+    e.stop()
+  end)
 end)

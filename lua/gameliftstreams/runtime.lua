@@ -30,7 +30,8 @@
 --                    (default: a JSON line on stderr). Never carries offers,
 --                    answers or tokens.
 --   store            default runtime.memory_store()
---   status_interval  seconds between status sweeps (default 2)
+--   status_interval  seconds between status sweeps (default 2); full_sweep_interval
+--                    between full ones (default 10 * status_interval)
 --   answer_latency   seconds a call is assumed to take (default 0.5): known
 --                    deadlines closer than this are refused with DeadlineExceeded
 --   settle           seconds after a connection is created before the next one
@@ -85,13 +86,18 @@
 -- A hook that fails, runs out of budget or returns something invalid is logged
 -- (event "policy_error", with the traceback) and its default applies.
 --
--- Status is learnt by sweeps: every status_interval seconds, ListStreamSessions for
--- each stream group and each live status (PENDING_CLIENT_RECONNECTION first), 100 per
--- page, within the ListStreamSessions budget; never one call per session. A session
--- that entered PENDING_CLIENT_RECONNECTION gets deadline = LastUpdatedAt +
--- ConnectionTimeoutSeconds. A session missing from two complete sweeps in a row (or
--- that the API says is gone) has ended: its tokens die. The only per-session read is
--- one GetStreamSession when a started session is ACTIVE, for its answer.
+-- Status is learnt by sweeps: status_interval seconds after the last one ended,
+-- ListStreamSessions{Identifier, Status, MaxResults = 100} page after page, for each
+-- stream group, within the ListStreamSessions budget; never one call per session.
+-- Each sweep lists PENDING_CLIENT_RECONNECTION (and ACTIVE while a started session
+-- waits for its answer); every full_sweep_interval (default 10 status intervals) a full
+-- sweep lists every live status. A session that entered PENDING_CLIENT_RECONNECTION
+-- gets deadline = LastUpdatedAt + ConnectionTimeoutSeconds; before that is learnt, a
+-- reconnect is ordered by a lower bound (the later of when the session was last seen
+-- in another status and when the last PENDING pass not listing it began) and never
+-- refused on it. A session missing from two full sweeps in a row (or that the API
+-- says is gone) has ended: its tokens die. The only per-session read is one
+-- GetStreamSession when a started session is ACTIVE, for its answer.
 local core = require "gameliftstreams.core"
 local gls = require "gameliftstreams"
 local cjson = require "cjson"
@@ -188,7 +194,8 @@ function M.new(opts)
       error(("bad option '%s' to 'new' (function expected)"):format(k), 2)
     end
   end
-  for _, k in ipairs({ "status_interval", "answer_latency", "settle", "hook_instructions", "hook_memory_kb" }) do
+  for _, k in ipairs({ "status_interval", "full_sweep_interval", "answer_latency", "settle", "hook_instructions",
+                       "hook_memory_kb" }) do
     check_number(opts, k, 0)
   end
   if opts.policy ~= nil and type(opts.policy) ~= "string" then
@@ -208,7 +215,8 @@ function M.new(opts)
     policy_path = opts.policy, policy_source = opts.policy_source,
     live = {}, groups = {}, ready = {}, done = {}, inflight = {},
     timers = {}, tseq = 0, sched_due = nil,
-    sweep = nil, sweep_timer = nil, gen = 0,
+    sweep = nil, sweep_timer = nil, gen = 0, next_full = -HUGE, pending_pass = nil, awaiting = {},
+    full_sweep_interval = opts.full_sweep_interval or 10 * (opts.status_interval or 2),
     counts = { superseded = 0, refused = 0, deadline_misses = 0, policy_errors = 0 },
     calls = {}, recent = {}, lat = {}, nlat = 0, closed = false,
   }, Runtime)
@@ -512,6 +520,7 @@ function Runtime:end_session(rec, status, reason)
   self.store:drop_token(rec.token)
   if rec.tomb then self.store:drop_token(rec.tomb) end
   self.store:drop_session(arn)
+  self.awaiting[arn] = nil
   local g = rec.group
   if g and self.groups[g] then
     self.groups[g] = self.groups[g] - 1
@@ -612,6 +621,7 @@ function Runtime:new_session(out, item)
     attributes = item.who.attributes, timeout = input.ConnectionTimeoutSeconds or 120, user = input.UserId,
     reconnects = 0, priority = item.priority, changed = self.now(), seen = self.now(), fetch = true,
   }
+  self.awaiting[arn] = true
   local token = self:mint(rec)
   self:save(rec)
   self.groups[rec.group] = (self.groups[rec.group] or 0) + 1
@@ -671,10 +681,11 @@ function Runtime:answer(token, wait, cb)
   l.waiters[#l.waiters + 1] = w
   self:after(wait, Runtime.expire_waiter, w)
   -- A session told about (track) is fetched only when someone waits for it.
-  if not rec.fetch and rec.status ~= "ACTIVATING" then
+  if not rec.fetch then
     rec.fetch = true
+    self.awaiting[rec.arn] = true
     self:save(rec)
-    self:fetch(rec)
+    if rec.status ~= "ACTIVATING" then self:fetch(rec) end
   end
 end
 
@@ -734,6 +745,7 @@ function HANDLERS.fetch(self, item, out, err)
     if type(answer) == "string" and answer ~= "" then
       rec.answer = answer
       rec.fetch = nil
+      self.awaiting[rec.arn] = nil
       self:save(rec)
       self:answered(rec)
     end
@@ -771,7 +783,7 @@ function Runtime:reconnect(token, offer, client, cb)
     return self:deliver(cb, nil, new_error("Forbidden", 403, why))
   end
   local known = rec.deadline ~= nil
-  local deadline = rec.deadline or ((rec.seen or now) + rec.timeout)
+  local deadline = rec.deadline or self:deadline_bound(rec, now)
   if known and deadline < now + self.latency then
     self.counts.refused = self.counts.refused + 1
     self.counts.deadline_misses = self.counts.deadline_misses + 1
@@ -1041,6 +1053,9 @@ function Runtime:ensure_sweep()
   self.sweep_timer = self:after(self.status_interval, Runtime.begin_sweep)
 end
 
+-- A sweep lists statuses one after the other, each over every stream group:
+-- PENDING_CLIENT_RECONNECTION always, ACTIVE while a started session waits for
+-- its answer, and every live status in a full sweep (every full_sweep_interval).
 function Runtime:begin_sweep()
   self.sweep_timer = nil
   if self.closed then return end
@@ -1048,21 +1063,30 @@ function Runtime:begin_sweep()
   for g in pairs(self.groups) do groups[#groups + 1] = g end
   if #groups == 0 then return end
   table.sort(groups)
-  self.gen = self.gen + 1
-  self.sweep = { gen = self.gen, groups = groups, gi = 1, si = 1, started = self.now() }
+  local now = self.now()
+  local full = now >= self.next_full
+  local statuses = { PENDING }
+  if full then
+    statuses = SWEEP_STATUSES
+    self.gen = self.gen + 1
+  elseif next(self.awaiting) then
+    statuses = { PENDING, "ACTIVE" }
+  end
+  self.sweep = { gen = full and self.gen or nil, groups = groups, statuses = statuses, gi = 1, si = 1, started = now }
   self:sweep_page(nil)
 end
 
 function Runtime:sweep_page(next_token)
   local sw = self.sweep
-  self.sched:push({ op = LIST, kind = "list", group = sw.groups[sw.gi], status = SWEEP_STATUSES[sw.si],
+  self.sched:push({ op = LIST, kind = "list", group = sw.groups[sw.gi], status = sw.statuses[sw.si],
                     next_token = next_token, sweep = sw }, self.now())
 end
 
 function Runtime:end_sweep(complete)
   local sw = self.sweep
   self.sweep = nil
-  if complete then
+  if complete and sw.gen then
+    self.next_full = sw.started + self.full_sweep_interval
     local gone = {}
     for _, rec in self.store:sessions() do
       if rec.gen ~= sw.gen and (rec.changed or 0) < sw.started then
@@ -1074,7 +1098,7 @@ function Runtime:end_sweep(complete)
       end
     end
     for _, rec in ipairs(gone) do self:end_session(rec, "TERMINATED", "no longer listed") end
-    self:emit({ event = "sweep", sessions = self.store:count(), ended = #gone })
+    self:emit({ event = "sweep", full = true, sessions = self.store:count(), ended = #gone })
   end
   self:ensure_sweep()
 end
@@ -1090,18 +1114,30 @@ function HANDLERS.list(self, item, out, err)
   for _, s in ipairs(type(out.Items) == "table" and out.Items or {}) do
     local rec = type(s) == "table" and self.store:session(s.Arn)
     if rec then
-      rec.gen = sw.gen
+      if sw.gen then rec.gen = sw.gen end
       if type(s.Status) == "string" then self:learn(rec, s.Status, s.LastUpdatedAt, item.sent) end
     end
   end
   if type(out.NextToken) == "string" and out.NextToken ~= "" then return self:sweep_page(out.NextToken) end
-  sw.si = sw.si + 1
-  if sw.si > #SWEEP_STATUSES then
-    sw.si = 1
-    sw.gi = sw.gi + 1
-    if sw.gi > #sw.groups then return self:end_sweep(true) end
+  sw.gi = sw.gi + 1
+  if sw.gi > #sw.groups then
+    -- A session missing from a whole PENDING_CLIENT_RECONNECTION pass that began
+    -- at `started` dropped (if at all) after that: a lower bound for deadlines.
+    if sw.statuses[sw.si] == PENDING then self.pending_pass = sw.started end
+    sw.gi = 1
+    sw.si = sw.si + 1
+    if sw.si > #sw.statuses then return self:end_sweep(true) end
   end
   self:sweep_page(nil)
+end
+
+-- The earliest the reconnection window of rec can close when its drop has not
+-- been seen yet: it dropped after it was last seen in another status, and
+-- after the last PENDING pass that did not list it began.
+function Runtime:deadline_bound(rec, now)
+  local base = rec.seen or now
+  if self.pending_pass and self.pending_pass > base then base = self.pending_pass end
+  return base + rec.timeout
 end
 
 -- A status learnt from the API (sent = when the call that told it was sent).
@@ -1126,7 +1162,7 @@ function Runtime:learn(rec, status, last_updated, sent)
   local it = l and l.work
   if it and self.sched:queued(it) then
     it.known = rec.deadline ~= nil
-    it.deadline = rec.deadline or ((rec.seen or now) + rec.timeout)
+    it.deadline = rec.deadline or self:deadline_bound(rec, now)
     self.sched:update(it)
   end
   if rec.fetch and not rec.answer and status ~= "ACTIVATING" then self:fetch(rec) end

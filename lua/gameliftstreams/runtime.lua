@@ -65,8 +65,8 @@
 -- or the API's own error.
 --
 -- Policy hooks and their defaults (see gameliftstreams.policy for the sandbox):
---   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate"|"answer",
---                          client =, session = (not for start) }      default true
+--   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate",
+--                          client =, session = (not for start) }      default (no hook) true
 --   on_start(ctx)          ctx = { request =, requester =, now =, queue = }   default start
 --   on_reconnect(ctx)      ctx = { session = { arn, status, owner, device, deadline,
 --                          reconnects, priority, attributes }, requester =, now =, queue =
@@ -84,7 +84,9 @@
 --   on_answer(ctx, answer) default { deliver = "requester" }; "owner" keeps the answer for
 --                          rt:answer with the owner's token (no rotation); "drop" discards it
 -- A hook that fails, runs out of budget or returns something invalid is logged
--- (event "policy_error", with the traceback) and its default applies.
+-- (event "policy_error", with the traceback) and its default applies; one that
+-- returns nothing leaves the decision to the default. The exception is
+-- authenticate, which fails closed: a failing hook, or anything but true, refuses.
 --
 -- Status is learnt by sweeps: status_interval seconds after the last one ended,
 -- ListStreamSessions{Identifier, Status, MaxResults = 100} page after page, for each
@@ -340,7 +342,8 @@ function Runtime:queue_info(op)
   return { depth = depth, rate = rate, wait = depth / rate }
 end
 
--- Calls policy hook `name`; -> true, results | nil (absent, failed: the default applies).
+-- Calls policy hook `name` -> true, results | nil (no such hook) | false (it failed:
+-- logged). A hook returning nothing leaves the decision to the default, silently.
 function Runtime:hook(name, ...)
   local p = self.policy
   if not p or not p:has(name) then return nil end
@@ -353,7 +356,7 @@ function Runtime:hook(name, ...)
     local e = res[2]
     self.counts.policy_errors = self.counts.policy_errors + 1
     self:emit({ event = "policy_error", hook = name, code = e.code, error = e.message, traceback = e.traceback })
-    return nil
+    return false
   end
   return true, table.unpack(res, 2, res.n)
 end
@@ -364,20 +367,23 @@ function Runtime:policy_invalid(name, what)
               error = "invalid decision: " .. what })
 end
 
+-- No authenticate hook: everyone is. A hook that fails (or returns anything but
+-- true) refuses: authentication fails closed, or a request crafted to crash the
+-- hook would get through.
 function Runtime:authenticate(request)
   local ok, allowed, reason = self:hook("authenticate", request)
-  if not ok then return true end
+  if ok == nil then return true end
+  if ok == false then return false, "authentication failed (policy error)" end
   if allowed == true then return true end
-  if allowed == false or allowed == nil then
-    return false, type(reason) == "string" and reason or "not authenticated"
+  if allowed ~= false and allowed ~= nil then
+    self:policy_invalid("authenticate", "true or false, reason expected")
   end
-  self:policy_invalid("authenticate", "true or false, reason expected")
-  return true
+  return false, type(reason) == "string" and reason or "not authenticated"
 end
 
 function Runtime:priority_of(ctx, fallback)
   local ok, p = self:hook("priority", ctx)
-  if ok then
+  if ok and p ~= nil then
     if type(p) == "number" and p == p and p > -HUGE and p < HUGE then return p end
     self:policy_invalid("priority", "a finite number expected")
   end
@@ -484,7 +490,7 @@ function Runtime:retry(item, err, rec)
   local perr = { code = err.code, message = err.message, status = err.status, retryable = err.retryable }
   local retry, delay
   local ok, d = self:hook("on_retry", ctx, perr, attempt)
-  if ok then
+  if ok and d ~= nil then
     if type(d) == "table" and (d.delay == nil or (type(d.delay) == "number" and d.delay >= 0 and d.delay <= 3600)) then
       retry, delay = d.retry == true, d.delay or 0
     else
@@ -592,7 +598,7 @@ function Runtime:start(req, client, cb)
   local ctx = { request = request, requester = who, now = now, queue = self:queue_info(START) }
   local action, reason = "start", nil
   local ok, d = self:hook("on_start", ctx)
-  if ok then
+  if ok and d ~= nil then
     if type(d) == "table" and (d.action == "start" or d.action == "reject") then
       action, reason = d.action, d.reason
     else
@@ -796,7 +802,7 @@ function Runtime:reconnect(token, offer, client, cb)
                 request = { kind = "reconnect" } }
   local d
   local ok, pd = self:hook("on_reconnect", ctx)
-  if ok then
+  if ok and pd ~= nil then
     if type(pd) == "table" and RECONNECT_ACTIONS[pd.action]
         and (pd.action ~= "later" or (type(pd.delay) == "number" and pd.delay >= 0 and pd.delay <= 3600)) then
       d = pd
@@ -946,7 +952,7 @@ function HANDLERS.reconnect(self, item, out, err)
   local ctx = { session = view(rec), requester = item.who, now = now }
   local deliver = "requester"
   local ok, d = self:hook("on_answer", ctx, answer)
-  if ok then
+  if ok and d ~= nil then
     if type(d) == "table" and (d.deliver == "requester" or d.deliver == "owner" or d.deliver == "drop") then
       deliver = d.deliver
     else

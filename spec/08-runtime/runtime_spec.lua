@@ -309,6 +309,79 @@ describe("runtime", function()
     assert.is_true(env.names(fine.res.SignalResponse, o))
   end)
 
+  it("asks authenticate first, and fails closed when it breaks", function()
+    local rt = env.runtime{ policy_source = [[return {
+      authenticate = function(request)
+        local key = request.client.headers and request.client.headers["x-game-key"]
+        if key == nil then return false end
+        if key == "crash" then error("cannot parse the key") end
+        if key ~= "k-" .. tostring(request.client.id) then return false, "bad game key" end
+        return true
+      end }]] }
+    local who = { id = "p", headers = { ["x-game-key"] = "k-p" } }
+    local token, arn = env.session(who)
+    local function key(k) return { id = "p", headers = { ["x-game-key"] = k } } end
+    local bad = env.call(rt, "start", { SignalRequest = env.offer() }, key("k-q"))
+    local crash = env.call(rt, "start", { SignalRequest = env.offer() }, key("crash"))
+    local none = env.call(rt, "terminate", token, { id = "p" })
+    env.wait_all({ bad, crash, none })
+    assert.equal("bad game key", bad.err.message)
+    assert.equal("Forbidden", crash.err.code)
+    assert.equal("authentication failed (policy error)", crash.err.message)
+    assert.equal("not authenticated", none.err.message)
+    assert.equal(1, #env.requests("StartStreamSession"))
+    assert.equal(1, #env.events("policy_error", { hook = "authenticate" }))
+    env.drop(arn)
+    local o = env.offer()
+    local ok = env.call(rt, "reconnect", token, o, who)
+    env.run(function() return ok.done end)
+    assert.is_true(env.names(ok.res.SignalResponse, o))
+  end)
+
+  it("lets on_answer keep an answer for the owner or drop it, and 'later' wait", function()
+    local rt = env.runtime{ policy_source = [[return {
+      on_reconnect = function(ctx)
+        if ctx.requester.device == "slow" then return { action = "later", delay = 3 } end
+      end,
+      on_answer = function(ctx, answer)
+        if ctx.requester.device == "kiosk" then return { deliver = "owner" } end
+        if ctx.requester.device == "spy" and answer:find("x-gls-offer-sha256", 1, true) then
+          return { deliver = "drop" }
+        end
+      end }]] }
+    local token, arn = env.session({ id = "p", device = "tv" })
+    -- The kiosk's answer goes to the token's long poll, not to the kiosk.
+    env.drop(arn)
+    local o = env.offer("kiosk")
+    local kiosk = env.call(rt, "reconnect", token, o, { id = "p", device = "kiosk" })
+    env.run(function() return kiosk.done end)
+    assert.equal("Withheld", kiosk.err.code)
+    assert.equal(403, kiosk.err.status)
+    local owner = env.call(rt, "answer", token, 0)
+    env.run(function() return owner.done end)
+    assert.is_true(env.names(owner.res.SignalResponse, o))
+    -- A dropped answer reaches no one.
+    env.drop(arn)
+    local spy = env.call(rt, "reconnect", token, env.offer("spy"), { id = "p", device = "spy" })
+    env.run(function() return spy.done end)
+    assert.equal("Withheld", spy.err.code)
+    local after = env.call(rt, "answer", token, 0)
+    env.run(function() return after.done end)
+    assert.equal("NotReady", after.err.code)
+    -- "later": the call waits 3 s.
+    env.drop(arn)
+    local t0 = env.now()
+    assert(env.control:clear_requests())
+    local slow = env.call(rt, "reconnect", token, env.offer("slow"), { id = "p", device = "slow" })
+    env.run(function() return slow.done end)
+    assert.is_nil(slow.err)
+    local calls = env.requests("CreateStreamSessionConnection")
+    assert.equal(1, #calls)
+    assert.is_true(calls[1].time - t0 >= 3 and calls[1].time - t0 < 3.5, tostring(calls[1].time - t0))
+    -- Hooks that returned nothing left the decision to the defaults, without errors.
+    assert.equal(0, rt:stats().policy_errors)
+  end)
+
   it("raises on misuse and calls back exactly once, later, for recoverable failures", function()
     local rt = env.runtime()
     assert.has_error(function() rt:start("x", nil, function() end) end)

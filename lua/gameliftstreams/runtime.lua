@@ -1243,8 +1243,9 @@ function Runtime:timeout()
   return t
 end
 
---- Does whatever is due, waits at most `seconds` (default 0) for the network,
--- and does what that brought. Returns the number of callbacks run.
+--- Does whatever is due, waits at most `seconds` (default 0) for the network
+-- or the next timer (never past timeout()), and does what that brought.
+-- Returns the number of callbacks run.
 function Runtime:step(seconds)
   seconds = seconds or 0
   if type(seconds) ~= "number" or seconds < 0 or seconds ~= seconds then
@@ -1254,7 +1255,12 @@ function Runtime:step(seconds)
   local wait = seconds
   local t = self:timeout()
   if t and t < wait then wait = t end
-  if wait > 0 or self.inflight and next(self.inflight) then self.client:step(wait) end
+  if next(self.inflight) then
+    self.client:step(wait)
+  elseif wait > 0 then
+    -- Nothing in flight: only time can bring work (the client would not wait).
+    core.sleep(wait)
+  end
   return n + self:run_ready()
 end
 

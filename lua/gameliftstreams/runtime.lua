@@ -17,7 +17,8 @@
 -- spends the account's budget on the most urgent work first. Each answer goes
 -- to the requester whose offer it answers, and to no other.
 --
--- Options of runtime.new (only `client` is required):
+-- runtime.new(opts) -> runtime | nil, err (err.code "PolicyLoad": the policy file is
+-- missing or broken). Options (only `client` is required):
 --   client           a gameliftstreams client; only client:start, pollfd, timeout, step
 --                    are used. Give it max_attempts = 1: the runtime retries itself,
 --                    within the budget and the deadline.
@@ -196,10 +197,11 @@ function M.new(opts)
       error(("bad option '%s' to 'new' (function expected)"):format(k), 2)
     end
   end
-  for _, k in ipairs({ "status_interval", "full_sweep_interval", "answer_latency", "settle", "hook_instructions",
-                       "hook_memory_kb" }) do
+  for _, k in ipairs({ "status_interval", "full_sweep_interval", "answer_latency", "settle" }) do
     check_number(opts, k, 0)
   end
+  check_number(opts, "hook_instructions", 1)
+  check_number(opts, "hook_memory_kb", 1)
   if opts.policy ~= nil and type(opts.policy) ~= "string" then
     error("bad option 'policy' to 'new' (path expected)", 2)
   end
@@ -225,7 +227,7 @@ function M.new(opts)
   self.sched = scheduler.new{ store = store, rates = opts.rates, bursts = opts.bursts, latency = self.latency }
   if opts.policy or opts.policy_source then
     local p, err = self:_load_policy(opts.policy, opts.policy_source)
-    if not p then error("cannot load the policy: " .. err.message, 2) end
+    if not p then return nil, new_error("PolicyLoad", nil, err.message) end
     self.policy = p
   end
   return self

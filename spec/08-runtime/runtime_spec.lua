@@ -394,7 +394,13 @@ describe("runtime", function()
     local runtime = require "gameliftstreams.runtime"
     assert.has_error(function() runtime.new{} end)
     assert.has_error(function() runtime.new{ client = env.client, rates = { StartStreamSession = 0 } } end)
-    assert.has_error(function() runtime.new{ client = env.client, policy_source = "return 1" } end)
+    local none, err = runtime.new{ client = env.client, policy_source = "return 1" }
+    assert.is_nil(none)
+    assert.equal("PolicyLoad", err.code)
+    assert.matches("must return a table of hooks", err.message)
+    none, err = runtime.new{ client = env.client, policy = "/nonexistent/policy.lua" }
+    assert.is_nil(none)
+    assert.matches("No such file", err.message)
     local unknown = env.call(rt, "reconnect", core.random_hex(32), "o", nil)
     assert.is_nil(unknown.done)
     rt:step(0)

@@ -56,7 +56,14 @@
 --             application = } -> token   (a session started elsewhere)
 --   rt:reload([path]) -> true | nil, err  (the old policy stays on failure; sessions stay)
 --   rt:pollfd()  rt:timeout() -> seconds | nil  rt:step([seconds]) -> callbacks run
---   rt:in_flight() -> API calls in flight   rt:stats()  rt:close()
+--   rt:in_flight() -> API calls in flight   rt:close()
+--   rt:stats() -> { sessions, queue (items waiting for budget or their time), calls =
+--       { [op] = { ok, throttled, failed } }, budget_used (CreateStreamSessionConnection
+--       calls in the last second / its rate), budget = { [op] = { rate, used } }, rates,
+--       deadline_misses (DeadlineExceeded given, at arrival or from the queue), superseded,
+--       refused (requests refused at arrival: authentication, policy or deadline),
+--       policy_errors, latency = { p50, p99 } (seconds from a reconnect request to its
+--       answer, over the last 1024) }
 -- Errors (cb(nil, err), err = { code, message, status, retryable }): NotFound 404
 -- (unknown or dead token), Forbidden 403 (authenticate or the policy refused; message
 -- = reason), Superseded 409 (a newer reconnect for the session came), TakenOver 409
@@ -1155,7 +1162,14 @@ function Runtime:learn(rec, status, last_updated, sent)
   local old = rec.status
   if status ~= PENDING then rec.seen = now end
   if GONE[status] then return self:end_session(rec, status, "status") end
-  if old == status and not (status == PENDING and rec.estimated) then return end
+  if old == status and not (status == PENDING and rec.estimated) then
+    -- A failed answer fetch is tried again while someone waits for it.
+    local l = self.live[rec.arn]
+    if rec.fetch and not rec.answer and status ~= "ACTIVATING" and l and l.waiters and l.waiters[1] then
+      self:fetch(rec)
+    end
+    return
+  end
   rec.status = status
   if status == PENDING then
     local at = type(last_updated) == "number" and last_updated or now

@@ -53,7 +53,7 @@
 --       "restart" decision the result also has session = the new session's ARN.
 --   rt:terminate(token, client, cb) -> cb(true)
 --   rt:track{ arn =, status =, connection_timeout =, owner =, device =, attributes =,
---             application = } -> token   (a session started elsewhere)
+--             application =, priority = } -> token   (a session started elsewhere)
 --   rt:reload([path]) -> true | nil, err  (the old policy stays on failure; sessions stay)
 --   rt:pollfd()  rt:timeout() -> seconds | nil  rt:step([seconds]) -> callbacks run
 --   rt:in_flight() -> API calls in flight   rt:close()
@@ -1035,6 +1035,9 @@ function Runtime:track(t)
   if type(t.arn) ~= "string" or not group_of(t.arn) and not (t.stream_group or self.stream_group) then
     error("bad argument #1 to 'track' (arn of a stream session expected)", 2)
   end
+  if t.priority ~= nil and (type(t.priority) ~= "number" or t.priority ~= t.priority) then
+    error("bad argument #1 to 'track' (priority must be a number)", 2)
+  end
   local timeout = t.connection_timeout or 120
   if type(timeout) ~= "number" or timeout <= 0 then
     error("bad argument #1 to 'track' (connection_timeout: seconds > 0 expected)", 2)
@@ -1047,7 +1050,7 @@ function Runtime:track(t)
   local rec = {
     arn = t.arn, group = group_of(t.arn) or t.stream_group or self.stream_group, app = t.application,
     status = status, owner = t.owner, device = t.device, attributes = flat(t.attributes), timeout = timeout,
-    reconnects = 0, priority = 0, changed = now, seen = now,
+    reconnects = 0, priority = t.priority or 0, changed = now, seen = now,
   }
   if status == PENDING then
     rec.deadline = now + timeout

@@ -76,9 +76,10 @@
 --   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate",
 --                          client =, session = (not for start) }      default (no hook) true
 --   on_start(ctx)          ctx = { request =, requester =, now =, queue = }   default start
---   on_reconnect(ctx)      ctx = { session = { arn, status, owner, device, deadline,
---                          reconnects, priority, attributes }, requester =, now =, queue =
---                          { depth, rate, wait } }      default: reconnect if the requester
+--   on_reconnect(ctx)      ctx = { session = { arn, status, owner, device, deadline (learnt,
+--                          or nil), reconnects, priority, attributes }, requester =, now =,
+--                          deadline = (learnt, or its lower bound), deadline_known =,
+--                          queue = { depth, rate, wait } }   default: reconnect if the requester
 --                          is the owner (same client id, or the session has none), else
 --                          reject "not the session's owner"
 --   priority(ctx)          same ctx                     default: the request's priority or 0
@@ -808,7 +809,7 @@ function Runtime:reconnect(token, offer, client, cb)
       "the reconnection window closes before a connection can be made"))
   end
   local ctx = { session = view(rec), requester = who, now = now, queue = self:queue_info(CSSC),
-                request = { kind = "reconnect" } }
+                request = { kind = "reconnect" }, deadline = deadline, deadline_known = known }
   local d
   local ok, pd = self:hook("on_reconnect", ctx)
   if ok and pd ~= nil then

@@ -382,6 +382,34 @@ describe("runtime", function()
     assert.equal(0, rt:stats().policy_errors)
   end)
 
+  it("tells the policy the deadline it schedules by, learnt or bounded", function()
+    local rt = env.runtime{ policy_source = [[return { on_reconnect = function(ctx)
+      gls.log({ known = ctx.deadline_known, deadline = ctx.deadline, learnt = ctx.session.deadline })
+    end }]] }
+    local s = env.sessions(1, nil, function() return { ConnectionTimeoutSeconds = 60 } end)[1]
+    -- Asked before any sweep saw the drop: a lower bound, never later than the truth.
+    assert(env.control:connect(s.arn))
+    local dropped = env.now()
+    assert(env.control:disconnect(s.arn))
+    local r = env.call(rt, "reconnect", s.token, env.offer(), s.client)
+    env.run(function() return r.done end)
+    assert.is_nil(r.err)
+    local first = env.events("policy_log")[1].data
+    assert.is_false(first.known)
+    assert.is_nil(first.learnt)
+    assert.is_true(first.deadline <= dropped + 60 + 1e-6 and first.deadline > dropped + 60 - 3)
+    -- Asked after a sweep learnt it: the deadline the emulator enforces.
+    s.token = r.res.token
+    dropped = env.now()
+    env.drop_all({ s })
+    r = env.call(rt, "reconnect", s.token, env.offer(), s.client)
+    env.run(function() return r.done end)
+    local second = env.events("policy_log")[2].data
+    assert.is_true(second.known)
+    assert.equal(second.learnt, second.deadline)
+    assert.is_true(math.abs(second.deadline - (dropped + 60)) < 0.01)
+  end)
+
   it("raises on misuse and calls back exactly once, later, for recoverable failures", function()
     local rt = env.runtime()
     assert.has_error(function() rt:start("x", nil, function() end) end)

@@ -48,9 +48,11 @@
 --       cb({ token = "<64 hex>", session = "<ARN>" }) once the session is starting
 --   rt:answer(token, wait_seconds, cb)
 --       cb({ SignalResponse = }) once known; cb(nil, NotReady 202) when wait runs out
---   rt:reconnect(token, offer, client, cb)
+--   rt:reconnect(token, offer, client, cb[, opts])
 --       cb({ SignalResponse =, token = "<new 64 hex>" }): the old token dies. After a
 --       "restart" decision the result also has session = the new session's ARN.
+--       opts.rotate = false keeps the token (the Web SDK sample's client keeps it in
+--       its page URL); takeover then cannot tell the old device apart.
 --   rt:terminate(token, client, cb) -> cb(true)
 --   rt:track{ arn =, status =, connection_timeout =, owner =, device =, attributes =,
 --             application =, priority = } -> token   (a session started elsewhere)
@@ -778,10 +780,11 @@ end
 
 local RECONNECT_ACTIONS = { reconnect = true, later = true, reject = true, takeover = true, restart = true }
 
-function Runtime:reconnect(token, offer, client, cb)
+function Runtime:reconnect(token, offer, client, cb, opts)
   if type(token) ~= "string" then arg_error("reconnect", 1, "string", token) end
   if type(offer) ~= "string" then arg_error("reconnect", 2, "string", offer) end
   if type(cb) ~= "function" then arg_error("reconnect", 4, "function", cb) end
+  if opts ~= nil and type(opts) ~= "table" then arg_error("reconnect", 5, "table or nil", opts) end
   self:check_open("reconnect")
   local who = requester(client, "reconnect", 3)
   local now = self.now()
@@ -834,7 +837,8 @@ function Runtime:reconnect(token, offer, client, cb)
   end
   if d.action == "restart" then return self:restart(rec, offer, who, cb, prio) end
   local item = { op = CSSC, kind = "reconnect", arn = arn, offer = offer, cb = cb, who = who, priority = prio,
-                 deadline = deadline, known = known, t0 = now, ctoken = core.uuid4() }
+                 deadline = deadline, known = known, t0 = now, ctoken = core.uuid4(),
+                 keep = opts and opts.rotate == false and token or nil }
   if d.action == "later" then item.not_before = now + d.delay end
   local l = self:live_of(arn)
   local told = new_error("Superseded", 409, "a newer reconnect request for this stream session came")
@@ -976,8 +980,9 @@ function HANDLERS.reconnect(self, item, out, err)
               latency = now - item.t0 })
   if deliver == "requester" then
     local old_hash = rec.token
-    local token = self:mint(rec)
-    if item.takeover then
+    local token = item.keep
+    if not (token and core.equal_ct(old_hash, core.sha256_hex(token))) then token = self:mint(rec) end
+    if item.takeover and token ~= item.keep then
       if rec.tomb then self.store:drop_token(rec.tomb) end
       rec.tomb = old_hash
       self.store:put_token(old_hash, arn)

@@ -410,6 +410,28 @@ describe("runtime", function()
     assert.is_true(math.abs(second.deadline - (dropped + 60)) < 0.01)
   end)
 
+  it("keeps the token when asked to (the Web SDK sample's client cannot take a new one)", function()
+    local rt = env.runtime()
+    local s = env.sessions(1)[1]
+    for i = 1, 2 do
+      env.drop_all({ s })
+      local o = env.offer("keep" .. i)
+      local r = {}
+      rt:reconnect(s.token, o, s.client, function(res, err) r.res, r.err, r.done = res, err, true end,
+        { rotate = false })
+      env.run(function() return r.done end)
+      assert.is_true(env.names(r.res.SignalResponse, o))
+      assert.equal(s.token, r.res.token)
+    end
+    env.drop_all({ s })
+    local o = env.offer("rotate")
+    local r = env.call(rt, "reconnect", s.token, o, s.client)
+    env.run(function() return r.done end)
+    assert.is_true(env.names(r.res.SignalResponse, o))
+    assert.not_equal(s.token, r.res.token)
+    assert.has_error(function() rt:reconnect(s.token, "o", nil, function() end, "rotate") end)
+  end)
+
   it("raises on misuse and calls back exactly once, later, for recoverable failures", function()
     local rt = env.runtime()
     assert.has_error(function() rt:start("x", nil, function() end) end)

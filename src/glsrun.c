@@ -26,10 +26,7 @@
 #include <lualib.h>
 
 #include "gls.h"
-#include "glsrun_embed.h"
-
-/* Defined in lgls.c (linked statically into glsrun). */
-GLS_API int luaopen_gameliftstreams_core(lua_State *L);
+#include "lgls.h"
 
 #define PROGNAME "glsrun"
 
@@ -151,34 +148,6 @@ static int dolibrary(lua_State *L, const char *name) {
   int status = docall(L, 1, 1);
   if (status == LUA_OK) lua_setglobal(L, name);
   return report(L, status);
-}
-
-/* ------------------------------------------------------------ preload */
-
-/* package.preload loader for one embedded module: compiles the source (text
- * only, never bytecode) and runs it with require's arguments. Called by
- * require, hence already inside a protected call. */
-static int embedded_loader(lua_State *L) {
-  const glsrun_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
-  int nargs = lua_gettop(L);
-  if (luaL_loadbufferx(L, (const char *)m->data, m->len, m->chunkname, "t") != LUA_OK)
-    return luaL_error(L, "error loading module '%s' embedded in " PROGNAME ":\n\t%s",
-                      m->name, lua_tostring(L, -1));
-  lua_insert(L, 1);
-  lua_call(L, nargs, 1);
-  return 1;
-}
-
-static void preload_gls(lua_State *L) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_gameliftstreams_core);
-  lua_setfield(L, -2, "gameliftstreams.core");
-  for (const glsrun_embedded *m = glsrun_embedded_modules; m->name; m++) {
-    lua_pushlightuserdata(L, (void *)m);
-    lua_pushcclosure(L, embedded_loader, 1);
-    lua_setfield(L, -2, m->name);
-  }
-  lua_pop(L, 1);
 }
 
 /* ------------------------------------------------------ command line */
@@ -440,7 +409,7 @@ static int run(lua_State *L, int argc, char **argv) {
     const char *module = server_module(argv[script]);
     if (module == NULL) return command_error(argv[script]);
     luaL_openlibs(L);
-    preload_gls(L);
+    gls_l_preload(L);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
     return run_server_command(L, module, argv + script + 1, argc - script - 1);
@@ -455,7 +424,7 @@ static int run(lua_State *L, int argc, char **argv) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
-  preload_gls(L);
+  gls_l_preload(L);
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);

@@ -3,6 +3,7 @@
 #define LGLS_H
 #include <lua.h>
 #include <lauxlib.h>
+#include "gls.h"
 
 /* gameliftstreams.core.sigv4_sign(params) -> result table (lgls_sigv4.c).
  * The contract is DESIGN.md's `require("gameliftstreams.sigv4").sign{...}`. */
@@ -22,5 +23,13 @@ void gls_l_httpd_open(lua_State *L);
  * emulator's wire helpers, emuwire.h) into the table on top; they share
  * one per-state context as an upvalue (lgls_emuwire.c). */
 void gls_l_emuwire_open(lua_State *L);
+
+/* luaopen_gameliftstreams_core, exported (lgls.c). */
+GLS_API int luaopen_gameliftstreams_core(lua_State *L);
+
+/* Puts "gameliftstreams.core" and every embedded Lua module (glsrun_embed.h)
+ * into package.preload of L (embed.c; linked into libgls and glsrun, not
+ * into core.so). May raise (memory). */
+void gls_l_preload(lua_State *L);
 
 #endif

@@ -592,6 +592,18 @@ int gls_httpd_step(gls_httpd *s, long timeout_ms) {
   return MHD_run(s->d) == MHD_YES ? 0 : -1;
 }
 
+int gls_httpd_watch(gls_httpd *s, int fd, int on) {
+  if (!s || fd < 0) {
+    errno = s ? EBADF : EINVAL;
+    return -1;
+  }
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  return epoll_ctl(s->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
 /* ------------------------------------------------------------ requests */
 
 uint64_t gls_httpd_req_id(const gls_httpd_req *q) { return q->id; }

@@ -186,11 +186,13 @@ static void print_help(FILE *f) {
     "           [--region REGION]\n"
     "                            a local GameLift Streams; first line \"listening on URL\";\n"
     "                            stops on SIGINT/SIGTERM\n"
+    "  serve POLICY.lua [--listen HOST:PORT] [--endpoint-url URL] [--region R]\n"
+    "           [--profile P] [--stream-group ID] [--application ID] [--max-body BYTES]\n"
+    "                            the reconnect front, driven by POLICY.lua; first line\n"
+    "                            \"listening on URL\"; stops on SIGINT/SIGTERM\n"
     "Commands not available in this version (they come later):\n"
     "  OPERATION [OPTIONS]       as `aws gameliftstreams OPERATION`\n"
     "  wait WAITER [OPTIONS]     as `aws gameliftstreams wait WAITER`\n"
-    "  serve POLICY.lua [--listen HOST:PORT]\n"
-    "                            the reconnect front, driven by POLICY.lua\n"
     "\n"
     "Exit status: 0 success, 1 script error, 130 interrupted, 252 bad command line.\n");
   fflush(f);
@@ -333,6 +335,7 @@ static int is_script(char **argv, int script) {
  * command then stops cleanly, exiting 0 on SIGTERM and 130 on SIGINT. */
 static const struct { const char *name, *module; } server_commands[] = {
   {"emulator", "gameliftstreams.emulator"},
+  {"serve", "gameliftstreams.serve"},
   {NULL, NULL},
 };
 
@@ -379,7 +382,7 @@ static int run_server_command(lua_State *L, const char *module, char **argv, int
 }
 
 static int command_error(const char *cmd) {
-  if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "serve") == 0)
+  if (strcmp(cmd, "wait") == 0)
     print_usage_error("the command '%s' is not available in this version", cmd);
   else
     print_usage_error("'%s' is neither a script nor a command available in this "

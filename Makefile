@@ -55,7 +55,7 @@ B          = build
 # core.so is CORE + LUA; libgls and glsrun are all three, so a C host gets
 # the runtime without LUA_PATH/LUA_CPATH (lua-cjson excepted: it is loaded
 # from the system's Lua C path).
-EMBED_SRC  = src/embed.c
+EMBED_SRC  = src/embed.c src/runtime_embed.c
 CORE_SRC   = $(filter-out src/glsrun.c src/lgls%.c $(EMBED_SRC),$(wildcard src/*.c))
 LUA_SRC    = $(wildcard src/lgls*.c)
 CORE_OBJ   = $(CORE_SRC:src/%.c=$(B)/obj/%.o)

@@ -219,12 +219,15 @@ end
 local function body_object(body)
   if body == nil or body == "" then return nil, "the body must be a JSON object, got nothing" end
   local ok, v = pcall(json.decode, body)
+  if ok and not body:find("^%s*{") then return nil, "the body must be a JSON object" end
   if not ok then return nil, "the body is not valid JSON" end
   if type(v) ~= "table" or (next(v) ~= nil and v[1] ~= nil) then
     return nil, "the body must be a JSON object"
   end
   for k, x in pairs(v) do
-    if x == null then v[k] = nil end
+    if x == null then v[k] = nil
+    elseif math.type(x) == "float" then v[k] = math.tointeger(x) or x -- cjson: all floats
+    end
   end
   return v
 end

@@ -204,11 +204,14 @@ static int host_run(const char *url, const char *policy, FILE *out) {
   char esc[600], options[1024], err[512];
   host_json_escape(esc, sizeof esc, url);
   const char *akid = getenv("AWS_ACCESS_KEY_ID");
+  /* the stream group and application the emulator always has */
+#define HOST_WHERE "\"stream_group\": \"sg-1AB2C3De4\", \"application\": \"a-9ZY8X7Wv6\""
   if (akid && *akid) /* the environment's credentials, as the AWS CLI would use them */
-    snprintf(options, sizeof options, "{\"endpoint_url\": \"%s\", \"region\": \"us-west-2\"}", esc);
+    snprintf(options, sizeof options,
+             "{\"endpoint_url\": \"%s\", \"region\": \"us-west-2\", " HOST_WHERE "}", esc);
   else               /* the AWS documentation's example key, which the emulator accepts */
     snprintf(options, sizeof options,
-             "{\"endpoint_url\": \"%s\", \"region\": \"us-west-2\", \"max_attempts\": 3,"
+             "{\"endpoint_url\": \"%s\", \"region\": \"us-west-2\", " HOST_WHERE ","
              " \"credentials\": {\"access_key_id\": \"AKIDEXAMPLE\","
              " \"secret_access_key\": \"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"}}", esc);
   gls_runtime *rt = gls_runtime_new(policy, options, err, sizeof err);

@@ -312,13 +312,15 @@ typedef void (*gls_runtime_cb)(void *ud, const char *result_json, const gls_runt
  *   ones resolve from the environment as the AWS CLI does):
  *     "endpoint_url", "region", "profile", "retry_mode", "ca_bundle" (strings),
  *     "credentials": {"access_key_id", "secret_access_key", "session_token"},
- *     "max_attempts", "connect_timeout", "read_timeout" (numbers; seconds),
+ *     "max_attempts" (default 1: the runtime retries itself, within the budget
+ *     and each session's deadline), "connect_timeout", "read_timeout" (seconds),
  *     "verify_ssl" (boolean);
  *   the runtime's:
  *     "stream_group", "application" (defaults for start's Identifier and
  *     ApplicationIdentifier), "rates" ({"CreateStreamSessionConnection": 20,
- *     ...}: calls per second per operation), "status_interval",
- *     "answer_latency" (seconds), "hook_instructions", "hook_memory_kb".
+ *     ...}: calls per second per operation), "bursts" (likewise),
+ *     "status_interval", "full_sweep_interval", "answer_latency", "settle"
+ *     (seconds), "hook_instructions", "hook_memory_kb" (per hook call).
  * An unknown member or a wrong type is an error naming it.
  * Both strings are borrowed. Returns the runtime (owned by the caller; free it
  * with gls_runtime_destroy()), or NULL with a message in err (errlen bytes,

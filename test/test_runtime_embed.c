@@ -19,7 +19,8 @@
 
 #define GLSRUN "build/glsrun"
 #define KEY_OPTIONS_FMT                                                              \
-  "{\"endpoint_url\": \"%s\", \"region\": \"us-west-2\", \"max_attempts\": 3, "      \
+  "{\"endpoint_url\": \"%s\", \"region\": \"us-west-2\", "                      \
+  "\"stream_group\": \"sg-1AB2C3De4\", \"application\": \"a-9ZY8X7Wv6\", "         \
   "\"credentials\": {\"access_key_id\": \"AKIDEXAMPLE\", "                           \
   "\"secret_access_key\": \"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\"}}"
 
@@ -276,7 +277,13 @@ static void test_requests_and_log(void) {
   ok(wait_for(rt, &stale, 20000) == 1 && !stale.ok && strcmp(stale.code, "NotFound") == 0 &&
          stale.status == 404,
      "the old token: NotFound, 404 (%s)", stale.code);
-  ok(gls_runtime_terminate(rt, token2, NULL, record, &ended) == GLS_OK, "terminate accepted");
+  outcome other = {0};
+  ok(gls_runtime_terminate(rt, token2, "{\"id\": \"p-2\"}", record, &other) == GLS_OK &&
+         wait_for(rt, &other, 20000) && !other.ok && strcmp(other.code, "Forbidden") == 0 &&
+         other.status == 403,
+     "another client with the token may not end the session (%s)", other.code);
+  ok(gls_runtime_terminate(rt, token2, "{\"id\": \"p-1\"}", record, &ended) == GLS_OK,
+     "terminate accepted");
   ok(wait_for(rt, &ended, 20000) == 1 && ended.ok && strcmp(ended.result, "{}") == 0,
      "terminated: {} (%s %s)", ended.code, ended.message);
 

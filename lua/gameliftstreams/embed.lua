@@ -36,8 +36,9 @@ local CLIENT_OPTS = {
   connect_timeout = "number", read_timeout = "number", verify_ssl = "boolean",
 }
 local RUNTIME_OPTS = {
-  stream_group = "string", application = "string", rates = "table", status_interval = "number",
-  answer_latency = "number", hook_instructions = "number", hook_memory_kb = "number",
+  stream_group = "string", application = "string", rates = "table", bursts = "table",
+  status_interval = "number", full_sweep_interval = "number", answer_latency = "number",
+  settle = "number", hook_instructions = "number", hook_memory_kb = "number",
 }
 
 -- JSON null means absent; whole numbers become Lua integers (cjson decodes
@@ -128,6 +129,9 @@ function M.new(policy_path, options_json, log_line)
     if not f then return nil, ("cannot read the policy: %s"):format(err) end
     f:close()
   end
+  -- one attempt per call unless told otherwise: the runtime retries itself,
+  -- within the budget and the session's deadline
+  if copts.max_attempts == nil then copts.max_attempts = 1 end
   local ok, client = pcall(gls.client, copts)
   if not ok then return nil, ("options_json: %s"):format(tostring(client)) end
   ropts.client = client

@@ -24,8 +24,12 @@
 --
 -- The requester the policy sees (rt:start/reconnect/terminate's `client`):
 --   { remote = peer address, headers = request headers (lower-case names),
---     id = X-Gls-Client-Id header, else the body's UserId,
---     device = X-Gls-Device-Id header }
+--     id = X-Gls-Client-Id header, device = X-Gls-Device-Id header }
+-- Holding a session's token is what lets a client act on it. A game that puts
+-- its own identity in front (a proxy that sets X-Gls-Client-Id after checking
+-- the player, or an authenticate hook reading the headers) gets owner-only
+-- reconnects on top: the id given at start owns the session. The body's
+-- UserId goes to StartStreamSession and proves nothing.
 --
 -- Logging: one JSON object per line on stderr per decision: the runtime's own
 -- records and one per request answered ({"event": "request", "route",
@@ -199,8 +203,8 @@ local function render_metrics(m, stats)
   add("gls_refused_total " .. num(stats.refused))
   local lat = type(stats.latency) == "table" and stats.latency or {}
   meta("gls_answer_latency_seconds", "gauge", "Time from a request to its answer, recent quantiles.")
-  add('gls_answer_latency_seconds{quantile="0.5"} ' .. num(lat.p50))
-  add('gls_answer_latency_seconds{quantile="0.99"} ' .. num(lat.p99))
+  add('gls_answer_latency_seconds{quantile="0.5"} ' .. (lat.p50 and num(lat.p50) or "NaN"))
+  add('gls_answer_latency_seconds{quantile="0.99"} ' .. (lat.p99 and num(lat.p99) or "NaN"))
   return table.concat(out, "\n") .. "\n"
 end
 
@@ -265,18 +269,15 @@ function M.new(opts)
     respond_fn = opts.respond,          -- set later by main (srv:respond)
     metrics = new_metrics(),
     pending = {},                       -- request id -> { route =, t0 =, remote = }
+    aliases = {},                       -- /api tokens, see Front:resolve
     npending = 0,
     started = (opts.now or core.time)(),
   }, Front)
 end
 
-local function requester(req, body)
+local function requester(req)
   local h = req.headers or {}
-  return {
-    remote = req.remote, headers = h,
-    id = h["x-gls-client-id"] or (type(body) == "table" and type(body.UserId) == "string" and body.UserId) or nil,
-    device = h["x-gls-device-id"],
-  }
+  return { remote = req.remote, headers = h, id = h["x-gls-client-id"], device = h["x-gls-device-id"] }
 end
 
 --- Records and logs a reply (every request ends here once).
@@ -396,6 +397,43 @@ local function parse_wait(query)
   return math.min(n, MAX_WAIT)
 end
 
+-- /api tokens. The sample's web client keeps its token (in the page's URL)
+-- for the session's life, while the runtime rotates tokens on every
+-- reconnect. So the front remembers, per /api token, the runtime's current
+-- token - sealed: keyed by the /api token's SHA-256 and XORed with another
+-- hash of it, so what is kept in memory is of no use without the token the
+-- client holds (as the runtime keeps only hashes).
+local function hex_xor(a, b)
+  local out = {}
+  for i = 1, #a, 2 do
+    out[#out + 1] = ("%02x"):format(tonumber(a:sub(i, i + 1), 16) ~ tonumber(b:sub(i, i + 1), 16))
+  end
+  return table.concat(out)
+end
+
+local function alias_key(api_token) return core.sha256_hex(api_token) end
+local function alias_pad(api_token) return core.sha256_hex("gls-api-alias\0" .. api_token) end
+local function is_hex64(t) return #t == 64 and not t:find("[^0-9a-f]") end
+
+--- The runtime's token for an /api token.
+function Front:resolve(api_token)
+  local sealed = self.aliases[alias_key(api_token)]
+  if sealed and is_hex64(api_token) then return hex_xor(sealed, alias_pad(api_token)) end
+  return api_token
+end
+
+function Front:remember(api_token, rt_token)
+  if not (is_hex64(api_token) and type(rt_token) == "string" and is_hex64(rt_token)) then return end
+  local key = alias_key(api_token)
+  if rt_token == api_token then
+    self.aliases[key] = nil
+  else
+    self.aliases[key] = hex_xor(rt_token, alias_pad(api_token))
+  end
+end
+
+function Front:forget(api_token) self.aliases[alias_key(api_token)] = nil end
+
 local API_ROUTES = {
   CreateStreamSession = "api_create", GetSignalResponse = "api_signal",
   ReconnectStreamSession = "api_reconnect", DestroyStreamSession = "api_destroy",
@@ -424,7 +462,7 @@ function Front:handle(req)
       return self:now_reply(req, "start", t0, 400, "BadRequest", error_body("BadRequest", why))
     end
     local reply = self:defer(req, "start", t0)
-    rt:start(input, requester(req, o), function(res, err)
+    rt:start(input, requester(req), function(res, err)
       if not res then return v1_error(reply, err) end
       reply(201, "ok", json.encode{ Token = res.token, SessionArn = res.session })
     end)
@@ -462,14 +500,14 @@ function Front:handle(req)
       if o then why = check_string(o, "SignalRequest", true) end
       if why then return self:now_reply(req, route, t0, 400, "BadRequest", error_body("BadRequest", why)) end
       local reply = self:defer(req, route, t0)
-      rt:reconnect(token, o.SignalRequest, requester(req, o), function(res, err)
+      rt:reconnect(token, o.SignalRequest, requester(req), function(res, err)
         if not res then return v1_error(reply, err) end
         reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse, Token = res.token })
       end)
       return
     else
       local reply = self:defer(req, route, t0)
-      rt:terminate(token, requester(req, nil), function(res, err)
+      rt:terminate(token, requester(req), function(res, err)
         if not res then return v1_error(reply, err) end
         reply(204, "ok", "", {})
       end)
@@ -496,7 +534,7 @@ function Front:handle(req)
       input, why = start_request(o, api_names(o))
       if not input then return bad(why) end
       local reply = self:defer(req, route, t0)
-      rt:start(input, requester(req, o), function(res, err)
+      rt:start(input, requester(req), function(res, err)
         if not res then return api_error(reply, err) end
         reply(200, "ok", json.encode{ Token = res.token })
       end)
@@ -508,27 +546,36 @@ function Front:handle(req)
       return self:now_reply(req, route, t0, 404, "NotFound",
         json.encode{ error = "unknown or expired token", code = "NotFound" })
     end
+    local api_token = o.Token
+    local function failed(reply, err)
+      if type(err) == "table" and (err.code == "NotFound" or err.code == "SessionEnded") then
+        self:forget(api_token)
+      end
+      api_error(reply, err)
+    end
     if route == "api_signal" then
       local reply = self:defer(req, route, t0)
-      rt:answer(o.Token, 0, function(res, err)
+      rt:answer(self:resolve(api_token), 0, function(res, err)
         if res then return reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse }) end
         if type(err) == "table" and err.code == "NotReady" then
           return reply(200, "not_ready", json.encode{ SignalResponse = "" })
         end
-        api_error(reply, err)
+        failed(reply, err)
       end)
     elseif route == "api_reconnect" then
       why = check_string(o, "SignalRequest", true)
       if why then return bad(why) end
       local reply = self:defer(req, route, t0)
-      rt:reconnect(o.Token, o.SignalRequest, requester(req, o), function(res, err)
-        if not res then return api_error(reply, err) end
+      rt:reconnect(self:resolve(api_token), o.SignalRequest, requester(req), function(res, err)
+        if not res then return failed(reply, err) end
+        self:remember(api_token, res.token)
         reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse })
-      end, { rotate = false })
+      end)
     else
       local reply = self:defer(req, route, t0)
-      rt:terminate(o.Token, requester(req, o), function(res, err)
-        if not res then return api_error(reply, err) end
+      rt:terminate(self:resolve(api_token), requester(req), function(res, err)
+        if not res then return failed(reply, err) end
+        self:forget(api_token)
         reply(200, "ok", json.encode{ success = true })
       end)
     end
@@ -686,8 +733,10 @@ function M.main(argv, sys)
   local runtime = sys.runtime or require "gameliftstreams.runtime"
   local log = M.json_logger(stderr)
 
+  -- one attempt per call: the runtime retries itself, within the budget and
+  -- the session's deadline
   local okc, client = pcall(gls.client, {
-    endpoint_url = o["--endpoint-url"], region = o["--region"], profile = o["--profile"],
+    endpoint_url = o["--endpoint-url"], region = o["--region"], profile = o["--profile"], max_attempts = 1,
   })
   if not okc then
     stderr:write("glsrun: serve: ", err_text(client), "\n")

@@ -6,6 +6,7 @@ local core = require "gameliftstreams.core"
 local emulator = require "spec.support.emulator"
 local serve = require "spec.support.serve"
 local helper = require "spec.helper"
+local cjson = require "cjson"
 
 local seq = 0
 --- A fresh WebRTC-like offer (the emulator refuses one used before).
@@ -60,9 +61,10 @@ describe("glsrun serve #runtime", function()
 
   it("carries a client through start, answer, drop and reconnect; the token rotates", function()
     local offer1 = new_offer()
-    local st, body = s.request{ method = "POST", path = "/v1/sessions",
+    local me = { ["X-Gls-Client-Id"] = "player-1", ["X-Gls-Device-Id"] = "console" }
+    local st, body = s.request{ method = "POST", path = "/v1/sessions", headers = me,
                                 body = { SignalRequest = offer1, UserId = "player-1" } }
-    assert.equal(201, st, helper.quote(body))
+    assert.equal(201, st, cjson.encode(body))
     local token = keep(body.Token)
     assert.matches("^" .. ("%x"):rep(64) .. "$", token)
     assert.matches("^arn:aws:gameliftstreams:us%-west%-2:%d+:streamsession/sg%-1AB2C3De4/", body.SessionArn)
@@ -81,11 +83,19 @@ describe("glsrun serve #runtime", function()
     assert(emu.control:connect(arn))
     assert(emu.control:disconnect(arn))
 
+    -- someone else who got hold of the token: not the owner (default policy)
+    local intruder
+    st, intruder = s.request{ method = "POST", path = "/v1/sessions/" .. token .. "/reconnect",
+                              headers = { ["X-Gls-Client-Id"] = "player-2" }, body = { SignalRequest = new_offer() } }
+    assert.equal(403, st)
+    assert.equal("Forbidden", intruder.code)
+    assert.matches("owner", intruder.message)
+
     local offer2 = new_offer()
     local body3
-    st, body3 = s.request{ method = "POST", path = "/v1/sessions/" .. token .. "/reconnect",
+    st, body3 = s.request{ method = "POST", path = "/v1/sessions/" .. token .. "/reconnect", headers = me,
                            body = { SignalRequest = offer2 } }
-    assert.equal(200, st, helper.quote(body3))
+    assert.equal(200, st, cjson.encode(body3))
     keep(body3.SignalResponse)
     assert.equal(core.sha256_hex(offer2), answered_offer(body3.SignalResponse))
     local token2 = keep(body3.Token)
@@ -94,7 +104,7 @@ describe("glsrun serve #runtime", function()
 
     -- the old token is dead everywhere
     local body4
-    st, body4 = s.request{ method = "POST", path = "/v1/sessions/" .. token .. "/reconnect",
+    st, body4 = s.request{ method = "POST", path = "/v1/sessions/" .. token .. "/reconnect", headers = me,
                            body = { SignalRequest = new_offer() } }
     assert.equal(404, st)
     assert.equal("NotFound", body4.code)
@@ -105,7 +115,7 @@ describe("glsrun serve #runtime", function()
 
     -- leaving: 204, the session ends on the service, the token dies with it
     local body5
-    st, body5 = s.request{ method = "DELETE", path = "/v1/sessions/" .. token2 }
+    st, body5 = s.request{ method = "DELETE", path = "/v1/sessions/" .. token2, headers = me }
     assert.equal(204, st)
     assert.equal("", body5)
     local ended = eventually(5, function()
@@ -136,7 +146,7 @@ describe("glsrun serve #runtime", function()
     local st, body = s.request{ method = "POST", path = "/api/CreateStreamSession",
                                 body = { SignalRequest = offer1, UserId = "player-2",
                                          AdditionalLaunchArgs = {}, AdditionalEnvironmentVariables = {} } }
-    assert.equal(200, st, helper.quote(body))
+    assert.equal(200, st, cjson.encode(body))
     local token = keep(body.Token)
     assert.is_string(token)
     -- while activating: an empty SignalResponse, then the answer
@@ -160,7 +170,7 @@ describe("glsrun serve #runtime", function()
     local body2
     st, body2 = s.request{ method = "POST", path = "/api/ReconnectStreamSession",
                            body = { Token = token, SignalRequest = offer2 } }
-    assert.equal(200, st, helper.quote(body2))
+    assert.equal(200, st, cjson.encode(body2))
     keep(body2.SignalResponse)
     assert.equal(core.sha256_hex(offer2), answered_offer(body2.SignalResponse))
     assert.is_nil(body2.Token)
@@ -168,7 +178,7 @@ describe("glsrun serve #runtime", function()
     -- the same token still stands for the session
     local body3
     st, body3 = s.request{ method = "POST", path = "/api/DestroyStreamSession", body = { Token = token } }
-    assert.equal(200, st, helper.quote(body3))
+    assert.equal(200, st, cjson.encode(body3))
     assert.is_true(body3.success)
     st, body3 = s.request{ method = "POST", path = "/api/DestroyStreamSession", body = { Token = token } }
     assert.equal(404, st)
@@ -263,7 +273,6 @@ describe("glsrun serve #runtime", function()
   it("logs one JSON object per line, without tokens, offers or answers", function()
     local text = s.stderr()
     local events = {}
-    local cjson = require "cjson"
     for line in text:gmatch("[^\n]+") do
       local ok, rec = pcall(cjson.decode, line)
       assert(ok and type(rec) == "table", "not a JSON object: " .. line)
@@ -310,14 +319,16 @@ return {
     local s = serve.start{ endpoint_url = emu.url, policy = dir }
     finally(function() s.stop() os.remove(dir) end)
     local st, body = s.request{ method = "POST", path = "/v1/sessions",
+                                headers = { ["X-Gls-Client-Id"] = "banned" },
                                 body = { SignalRequest = offer(), UserId = "banned" } }
     assert.equal(403, st)
     assert.equal("Forbidden", body.code)
     assert.matches("banned player", body.message)
-    st, body = s.request{ method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = "banned" },
-                          body = { SignalRequest = offer() } }
-    assert.equal(403, st)
-    assert.equal("Forbidden", body.code)
+    -- the body's UserId is no identity
+    st, body = s.request{ method = "POST", path = "/v1/sessions",
+                          body = { SignalRequest = offer(), UserId = "banned" } }
+    assert.equal(201, st)
+    s.request{ method = "DELETE", path = "/v1/sessions/" .. body.Token }
     st, body = s.request{ method = "POST", path = "/v1/sessions", body = { SignalRequest = offer(), UserId = "ok" } }
     assert.equal(201, st)
     s.request{ method = "DELETE", path = "/v1/sessions/" .. body.Token }

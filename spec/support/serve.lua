@@ -10,7 +10,8 @@
 --   s.stop(sig)    SIGTERM (default) or another signal, waits; returns the exit
 --                  code, stdout and stderr (again the same when called again)
 -- Credentials: the emulator's example key through the environment, region
--- us-west-2.
+-- us-west-2; --stream-group and --application: the emulator's (defaults =
+-- false leaves them out).
 local core = require "gameliftstreams.core"
 local cjson = require "cjson"
 local emulator = require "spec.support.emulator"
@@ -35,6 +36,12 @@ function M.start(opts)
   if opts.endpoint_url then
     argv[#argv + 1] = "--endpoint-url"
     argv[#argv + 1] = opts.endpoint_url
+  end
+  -- the emulator's stream group and application, unless the spec says otherwise
+  if opts.defaults ~= false then
+    for _, a in ipairs({ "--stream-group", "sg-1AB2C3De4", "--application", "a-9ZY8X7Wv6" }) do
+      argv[#argv + 1] = a
+    end
   end
   for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
   for i, a in ipairs(argv) do argv[i] = q(a) end

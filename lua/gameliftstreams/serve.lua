@@ -77,9 +77,9 @@ function M.json_logger(f, now)
   now = now or core.time
   return function(record)
     local r = redact(record, 0)
-    if r.ts == nil then r.ts = now() end
+    if r.time == nil then r.time = now() end -- as the runtime's records have it
     local ok, text = pcall(json.encode, r)
-    if not ok then text = json.encode{ ts = now(), event = "log_error", message = tostring(text) } end
+    if not ok then text = json.encode{ time = now(), event = "log_error", message = tostring(text) } end
     f:write(text, "\n")
     f:flush()
   end
@@ -205,6 +205,14 @@ local function render_metrics(m, stats)
   meta("gls_answer_latency_seconds", "gauge", "Time from a request to its answer, recent quantiles.")
   add('gls_answer_latency_seconds{quantile="0.5"} ' .. (lat.p50 and num(lat.p50) or "NaN"))
   add('gls_answer_latency_seconds{quantile="0.99"} ' .. (lat.p99 and num(lat.p99) or "NaN"))
+  local rates = type(stats.rates) == "table" and stats.rates or {}
+  meta("gls_rate_limit_calls_per_second", "gauge",
+       "Calls per second the runtime allows itself, by operation (lowered on throttling).")
+  for _, op in ipairs(sorted_keys(rates)) do
+    add(('gls_rate_limit_calls_per_second{operation="%s"} %s'):format(label(op), num(rates[op])))
+  end
+  meta("gls_policy_errors_total", "counter", "Policy hooks that failed, ran out of budget or answered nonsense.")
+  add("gls_policy_errors_total " .. num(stats.policy_errors))
   return table.concat(out, "\n") .. "\n"
 end
 
@@ -280,12 +288,17 @@ local function requester(req)
   return { remote = req.remote, headers = h, id = h["x-gls-client-id"], device = h["x-gls-device-id"] }
 end
 
+-- Probes and scrapes are counted but not logged: they decide nothing.
+local QUIET = { healthz = true, metrics = true }
+
 --- Records and logs a reply (every request ends here once).
 function Front:finish(route, status, outcome, t0, remote)
   local dt = math.max(0, self.now() - t0)
   observe(self.metrics, route, outcome, dt)
-  self.log{ event = "request", route = route, status = status, outcome = outcome,
-            ms = math.floor(dt * 1000 + 0.5), remote = remote }
+  if not QUIET[route] then
+    self.log{ event = "request", route = route, status = status, outcome = outcome,
+              ms = math.floor(dt * 1000 + 0.5), remote = remote }
+  end
 end
 
 --- Replies now (from the handler): returns what the handler returns.
@@ -332,7 +345,9 @@ local function err_status(err)
   if type(err) ~= "table" then return 500 end
   local s = math.tointeger(err.status)
   if s and s >= 400 and s <= 599 then return s end
-  return 502
+  if err.code == "Cancelled" then return 503 end
+  if err.code == "Timeout" then return 504 end
+  return 502 -- the service could not be reached or answered nonsense
 end
 
 local function err_code(err)

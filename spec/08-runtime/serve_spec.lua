@@ -175,7 +175,11 @@ describe("glsrun serve #runtime", function()
     assert.equal(core.sha256_hex(offer2), answered_offer(body2.SignalResponse))
     assert.is_nil(body2.Token)
 
-    -- the same token still stands for the session
+    -- the same token still stands for the session, and gets the latest answer
+    local again
+    st, again = s.request{ method = "POST", path = "/api/GetSignalResponse", body = { Token = token } }
+    assert.equal(200, st)
+    assert.equal(core.sha256_hex(offer2), answered_offer(again.SignalResponse))
     local body3
     st, body3 = s.request{ method = "POST", path = "/api/DestroyStreamSession", body = { Token = token } }
     assert.equal(200, st, cjson.encode(body3))
@@ -264,6 +268,13 @@ describe("glsrun serve #runtime", function()
     assert.is_true(n >= starts + bad + 2)
     assert.equal(n, metric(after, 'gls_request_seconds_bucket{route="start",le="+Inf"}'))
     assert.is_true(metric(after, 'gls_request_seconds_bucket{route="start",le="60"}') <= n)
+    -- every line is exposition format 0.0.4: comments, or name{labels} value
+    for line in after:gmatch("[^\n]+") do
+      local fine = line:match("^# HELP [%a_:][%w_:]* .+$") or line:match("^# TYPE [%a_:][%w_:]* %a+$")
+        or line:match('^[%a_:][%w_:]*{[%a_][%w_]*="[^"]*"[^}]*} [-+%w.]+$')
+        or line:match("^[%a_:][%w_:]* [-+%w.]+$")
+      assert(fine, "not exposition format: " .. line)
+    end
     assert.is_number(metric(after, "gls_queue_depth"))
     assert.is_number(metric(after, "gls_budget_used_ratio"))
     assert.is_number(metric(after, "gls_deadline_misses_total"))

@@ -64,6 +64,19 @@ struct gls_runtime {
 
 static const char CANCELLED[] = "Cancelled";
 
+/* Registry key (its address) of the last refusal message, kept alive there
+ * until the C side has copied it. */
+static const char why_key = 'w';
+
+/* Keeps the string on top in the registry and returns it (popped). */
+static const char *keep_why(lua_State *L) {
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &why_key);
+  const char *why = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return why;
+}
+
 /* ------------------------------------------------------------- helpers */
 
 static void set_err(gls_runtime *rt, const char *fmt, const char *what) {
@@ -210,9 +223,8 @@ static int t_new(lua_State *L) {
   lua_pushcclosure(L, l_log, 1);
   lua_call(L, 3, 2);
   if (lua_isnil(L, -2)) {
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "gls.runtime_embed.why"); /* keeps the text alive */
-    a->why = lua_tostring(L, -1);
+    a->why = keep_why(L);
+    if (!a->why) a->why = "the runtime could not be made";
     return 0;
   }
   lua_pop(L, 1);
@@ -296,9 +308,8 @@ static int t_submit(lua_State *L) {
   nargs++;
   lua_call(L, nargs, 2);
   if (lua_isnil(L, -2)) {
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "gls.runtime_embed.why");
-    a->why = lua_tostring(L, -1);
+    a->why = keep_why(L);
+    if (!a->why) a->why = "the request was refused";
   }
   return 0;
 }
@@ -531,9 +542,7 @@ static int t_reload(lua_State *L) {
   push_opt(L, a->in);
   lua_call(L, 2, 2);
   if (lua_isnil(L, -2)) {
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "gls.runtime_embed.why");
-    a->why = lua_tostring(L, -1);
+    a->why = keep_why(L);
     if (!a->why) a->why = "the policy did not load";
   }
   return 0;

@@ -11,7 +11,7 @@
 --                                         "UserId"?, "ConnectionTimeoutSeconds"?}
 --                                         -> 201 {"Token", "SessionArn"} | 403 (policy) | ...
 --   GET    /v1/sessions/{Token}/answer?wait=S   -> 200 {"SignalResponse"} | 202 (not yet)
---                                         (long poll: waits up to S seconds, at most 60)
+--                                         (long poll: waits up to S seconds, at most 30)
 --   POST   /v1/sessions/{Token}/reconnect {"SignalRequest"}
 --                                         -> 200 {"SignalResponse", "Token"} (rotated)
 --   DELETE /v1/sessions/{Token}          -> 204
@@ -47,7 +47,7 @@ json.encode_invalid_numbers(false)
 local null = json.null
 
 local DEFAULT_MAX_BODY = 65536
-local MAX_WAIT = 60
+local MAX_WAIT = 30 -- seconds a long poll may wait (proxies often cut idle requests at 60)
 
 ---------------------------------------------------------------- logging
 
@@ -326,6 +326,16 @@ function Front:defer(req, route, t0)
   end
 end
 
+--- Runs fn (a call into the runtime) for a deferred request; if it raises (a
+-- bug), the request gets 500 now instead of waiting forever.
+function Front:guard(reply, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if not ok then
+    self.log{ event = "runtime_error", message = tostring(err):match("^[^\n]*") }
+    reply(500, "InternalError", error_body("InternalError", "internal error"))
+  end
+end
+
 --- Answers every deferred request with 503 (shutting down).
 function Front:drain()
   local ids = sorted_keys(self.pending)
@@ -477,7 +487,7 @@ function Front:handle(req)
       return self:now_reply(req, "start", t0, 400, "BadRequest", error_body("BadRequest", why))
     end
     local reply = self:defer(req, "start", t0)
-    rt:start(input, requester(req), function(res, err)
+    self:guard(reply, rt.start, rt, input, requester(req), function(res, err)
       if not res then return v1_error(reply, err) end
       reply(201, "ok", json.encode{ Token = res.token, SessionArn = res.session })
     end)
@@ -502,7 +512,7 @@ function Front:handle(req)
       local wait, why = parse_wait(req.query)
       if not wait then return self:now_reply(req, route, t0, 400, "BadRequest", error_body("BadRequest", why)) end
       local reply = self:defer(req, route, t0)
-      rt:answer(token, wait, function(res, err)
+      self:guard(reply, rt.answer, rt, token, wait, function(res, err)
         if res then return reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse }) end
         if type(err) == "table" and err.code == "NotReady" then
           return reply(202, "not_ready", error_body("NotReady", err_message(err)))
@@ -515,14 +525,14 @@ function Front:handle(req)
       if o then why = check_string(o, "SignalRequest", true) end
       if why then return self:now_reply(req, route, t0, 400, "BadRequest", error_body("BadRequest", why)) end
       local reply = self:defer(req, route, t0)
-      rt:reconnect(token, o.SignalRequest, requester(req), function(res, err)
+      self:guard(reply, rt.reconnect, rt, token, o.SignalRequest, requester(req), function(res, err)
         if not res then return v1_error(reply, err) end
         reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse, Token = res.token })
       end)
       return
     else
       local reply = self:defer(req, route, t0)
-      rt:terminate(token, requester(req), function(res, err)
+      self:guard(reply, rt.terminate, rt, token, requester(req), function(res, err)
         if not res then return v1_error(reply, err) end
         reply(204, "ok", "", {})
       end)
@@ -549,7 +559,7 @@ function Front:handle(req)
       input, why = start_request(o, api_names(o))
       if not input then return bad(why) end
       local reply = self:defer(req, route, t0)
-      rt:start(input, requester(req), function(res, err)
+      self:guard(reply, rt.start, rt, input, requester(req), function(res, err)
         if not res then return api_error(reply, err) end
         reply(200, "ok", json.encode{ Token = res.token })
       end)
@@ -570,7 +580,7 @@ function Front:handle(req)
     end
     if route == "api_signal" then
       local reply = self:defer(req, route, t0)
-      rt:answer(self:resolve(api_token), 0, function(res, err)
+      self:guard(reply, rt.answer, rt, self:resolve(api_token), 0, function(res, err)
         if res then return reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse }) end
         if type(err) == "table" and err.code == "NotReady" then
           return reply(200, "not_ready", json.encode{ SignalResponse = "" })
@@ -581,14 +591,14 @@ function Front:handle(req)
       why = check_string(o, "SignalRequest", true)
       if why then return bad(why) end
       local reply = self:defer(req, route, t0)
-      rt:reconnect(self:resolve(api_token), o.SignalRequest, requester(req), function(res, err)
+      self:guard(reply, rt.reconnect, rt, self:resolve(api_token), o.SignalRequest, requester(req), function(res, err)
         if not res then return failed(reply, err) end
         self:remember(api_token, res.token)
         reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse })
       end)
     else
       local reply = self:defer(req, route, t0)
-      rt:terminate(self:resolve(api_token), requester(req), function(res, err)
+      self:guard(reply, rt.terminate, rt, self:resolve(api_token), requester(req), function(res, err)
         if not res then return failed(reply, err) end
         self:forget(api_token)
         reply(200, "ok", json.encode{ success = true })

@@ -280,6 +280,8 @@ typedef struct gls_runtime_error {
   const char *code;     /* stable: "NotFound" (unknown or dead token), "Forbidden"
                            (the policy refused; message = its reason),
                            "Superseded" (a newer reconnect for the session came),
+                           "TakenOver" (another device took the session over),
+                           "Withheld" (the policy gave the answer to someone else),
                            "DeadlineExceeded" (cannot finish before the session's
                            window closes), "SessionEnded", "NotReady" (answer:
                            the wait passed first), "Cancelled" (the runtime was
@@ -344,8 +346,9 @@ GLS_API gls_runtime *gls_runtime_new(const char *policy_path, const char *option
  * application). */
 GLS_API gls_status gls_runtime_start(gls_runtime *rt, const char *request_json,
                                      const char *client_json, gls_runtime_cb cb, void *ud);
-/* The answer to the session's first offer, once the session is ACTIVE; waits
- * up to wait_ms (0 = report NotReady at once if it is not there yet). */
+/* The session's answer (to the start's offer, or to the last reconnect's),
+ * once known; waits up to wait_ms for it (0 = NotReady at once if it is not
+ * there yet). */
 GLS_API gls_status gls_runtime_answer(gls_runtime *rt, const char *token, long wait_ms,
                                       gls_runtime_cb cb, void *ud);
 /* The client that holds token comes back with a new offer. */

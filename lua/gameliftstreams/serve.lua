@@ -749,7 +749,7 @@ function M.main(argv, sys)
     return 0
   end
   if not o then
-    stderr:write("glsrun: serve: ", why, "\n", USAGE:match("^(.-\n.-\n)"),
+    stderr:write("glsrun: serve: ", why, "\n", USAGE:match("^(.-\n.-\n.-\n)"),
                  "Try 'glsrun serve --help' for more.\n")
     stderr:flush()
     return 252

@@ -143,7 +143,17 @@ describe("runtime scheduling on the emulator", function()
     -- 30 calls at 5/s (burst 5) cannot take less than 5 s, and did not take much more.
     local span = calls[30].time - calls[1].time
     assert.is_true(span >= 5 - 1e-6 and span < 6.5, tostring(span))
-    assert.same({ ok = 30, throttled = 0, failed = 0 }, env.rt:stats().calls[CSSC])
+    local st = env.rt:stats()
+    assert.same({ ok = 30, throttled = 0, failed = 0 }, st.calls[CSSC])
+    -- The last players waited about 5 s for their turn; the median about half that.
+    assert.is_true(st.latency.p99 >= 5 - 1e-6 and st.latency.p99 < 6.5, tostring(st.latency.p99))
+    assert.is_true(st.latency.p50 >= 2 and st.latency.p50 <= 3.5, tostring(st.latency.p50))
+    assert.equal(5, st.rates[CSSC])
+    assert.equal(0, st.queue)
+    -- The budget was in full use up to the end: about 5 calls in the last second
+    -- (a bucket with a burst of 5 may fit 6 in a closed second).
+    assert.is_true(st.budget_used >= 0.8 and st.budget_used <= 1.2 + 1e-9, tostring(st.budget_used))
+    assert.equal(st.budget_used, st.budget[CSSC].used)
   end)
 
   it("learns a lower rate from throttling, and still reconnects everyone in time", function()

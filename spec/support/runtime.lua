@@ -40,7 +40,7 @@ function M.start()
     local t = { client = env.client, now = env.now, log = env.log, stream_group = "sg-1AB2C3De4",
                 application = "a-9ZY8X7Wv6", status_interval = 1 }
     for k, v in pairs(o or {}) do t[k] = v end
-    local rt = runtime.new(t)
+    local rt = assert(runtime.new(t))
     env.runtimes[#env.runtimes + 1] = rt
     env.rt = rt
     return rt

@@ -277,7 +277,6 @@ function M.new(opts)
     respond_fn = opts.respond,          -- set later by main (srv:respond)
     metrics = new_metrics(),
     pending = {},                       -- request id -> { route =, t0 =, remote = }
-    aliases = {},                       -- /api tokens, see Front:resolve
     npending = 0,
     started = (opts.now or core.time)(),
   }, Front)
@@ -422,43 +421,6 @@ local function parse_wait(query)
   return math.min(n, MAX_WAIT)
 end
 
--- /api tokens. The sample's web client keeps its token (in the page's URL)
--- for the session's life, while the runtime rotates tokens on every
--- reconnect. So the front remembers, per /api token, the runtime's current
--- token - sealed: keyed by the /api token's SHA-256 and XORed with another
--- hash of it, so what is kept in memory is of no use without the token the
--- client holds (as the runtime keeps only hashes).
-local function hex_xor(a, b)
-  local out = {}
-  for i = 1, #a, 2 do
-    out[#out + 1] = ("%02x"):format(tonumber(a:sub(i, i + 1), 16) ~ tonumber(b:sub(i, i + 1), 16))
-  end
-  return table.concat(out)
-end
-
-local function alias_key(api_token) return core.sha256_hex(api_token) end
-local function alias_pad(api_token) return core.sha256_hex("gls-api-alias\0" .. api_token) end
-local function is_hex64(t) return #t == 64 and not t:find("[^0-9a-f]") end
-
---- The runtime's token for an /api token.
-function Front:resolve(api_token)
-  local sealed = self.aliases[alias_key(api_token)]
-  if sealed and is_hex64(api_token) then return hex_xor(sealed, alias_pad(api_token)) end
-  return api_token
-end
-
-function Front:remember(api_token, rt_token)
-  if not (is_hex64(api_token) and type(rt_token) == "string" and is_hex64(rt_token)) then return end
-  local key = alias_key(api_token)
-  if rt_token == api_token then
-    self.aliases[key] = nil
-  else
-    self.aliases[key] = hex_xor(rt_token, alias_pad(api_token))
-  end
-end
-
-function Front:forget(api_token) self.aliases[alias_key(api_token)] = nil end
-
 local API_ROUTES = {
   CreateStreamSession = "api_create", GetSignalResponse = "api_signal",
   ReconnectStreamSession = "api_reconnect", DestroyStreamSession = "api_destroy",
@@ -571,36 +533,30 @@ function Front:handle(req)
       return self:now_reply(req, route, t0, 404, "NotFound",
         json.encode{ error = "unknown or expired token", code = "NotFound" })
     end
+    -- the sample's web client keeps its token (in the page's URL) for the
+    -- session's life: reconnects there do not rotate it
     local api_token = o.Token
-    local function failed(reply, err)
-      if type(err) == "table" and (err.code == "NotFound" or err.code == "SessionEnded") then
-        self:forget(api_token)
-      end
-      api_error(reply, err)
-    end
     if route == "api_signal" then
       local reply = self:defer(req, route, t0)
-      self:guard(reply, rt.answer, rt, self:resolve(api_token), 0, function(res, err)
+      self:guard(reply, rt.answer, rt, api_token, 0, function(res, err)
         if res then return reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse }) end
         if type(err) == "table" and err.code == "NotReady" then
           return reply(200, "not_ready", json.encode{ SignalResponse = "" })
         end
-        failed(reply, err)
+        api_error(reply, err)
       end)
     elseif route == "api_reconnect" then
       why = check_string(o, "SignalRequest", true)
       if why then return bad(why) end
       local reply = self:defer(req, route, t0)
-      self:guard(reply, rt.reconnect, rt, self:resolve(api_token), o.SignalRequest, requester(req), function(res, err)
-        if not res then return failed(reply, err) end
-        self:remember(api_token, res.token)
+      self:guard(reply, rt.reconnect, rt, api_token, o.SignalRequest, requester(req), function(res, err)
+        if not res then return api_error(reply, err) end
         reply(200, "ok", json.encode{ SignalResponse = res.SignalResponse })
-      end)
+      end, { rotate = false })
     else
       local reply = self:defer(req, route, t0)
-      self:guard(reply, rt.terminate, rt, self:resolve(api_token), requester(req), function(res, err)
-        if not res then return failed(reply, err) end
-        self:forget(api_token)
+      self:guard(reply, rt.terminate, rt, api_token, requester(req), function(res, err)
+        if not res then return api_error(reply, err) end
         reply(200, "ok", json.encode{ success = true })
       end)
     end

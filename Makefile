@@ -11,6 +11,8 @@ LUA_MODULE_DIR  ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 LUA_BIN_DIR     ?= $(PREFIX)/bin
 LUA_LIB         ?= -llua$(LUA_VERSION)
 PKG_CONFIG      ?= pkg-config
+# The pkg-config name of Lua for gls.pc's Requires.private (Debian: lua5.4).
+PC_LUA          ?= lua$(LUA_VERSION)
 
 OPENSSL_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 OPENSSL_LIBS    ?= $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
@@ -35,17 +37,31 @@ DEP_LIBS        = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(EXPAT_LIBS) $(M
 UNAME_S := $(shell uname -s)
 ifeq ($(UNAME_S),Darwin)
   MODULE_LDFLAGS = -bundle -undefined dynamic_lookup
+  SHLIB_LDFLAGS = -dynamiclib
   SHLIB_EXT = dylib
 else
   MODULE_LDFLAGS = -shared
+  SHLIB_LDFLAGS = -shared
   SHLIB_EXT = so
 endif
 
 B          = build
-CORE_SRC   = $(filter-out src/glsrun.c src/lgls%.c,$(wildcard src/*.c))
+# Three kinds of objects:
+#   CORE   the C client, signer, server...: no Lua
+#   LUA    src/lgls*.c, the Lua binding (luaopen_gameliftstreams_core)
+#   EMBED  the Lua modules compiled in (build/gen/embedded.c), their
+#          package.preload (src/embed.c) and the embedding API
+#          (src/runtime_embed.c): a private lua_State running the runtime
+# core.so is CORE + LUA; libgls and glsrun are all three, so a C host gets
+# the runtime without LUA_PATH/LUA_CPATH (lua-cjson excepted: it is loaded
+# from the system's Lua C path).
+EMBED_SRC  = src/embed.c src/runtime_embed.c
+CORE_SRC   = $(filter-out src/glsrun.c src/lgls%.c $(EMBED_SRC),$(wildcard src/*.c))
 LUA_SRC    = $(wildcard src/lgls*.c)
 CORE_OBJ   = $(CORE_SRC:src/%.c=$(B)/obj/%.o)
 LUA_OBJ    = $(LUA_SRC:src/%.c=$(B)/obj/%.o)
+EMBED_OBJ  = $(EMBED_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/embedded.o
+LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ) $(EMBED_OBJ)
 LUA_FILES  = $(wildcard lua/gameliftstreams/*.lua)
 
 STATIC_LIB = $(B)/libgls.a
@@ -61,19 +77,19 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(GLS_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(STATIC_LIB): $(CORE_OBJ)
+$(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(SHARED_LIB): $(CORE_OBJ)
-	$(CC) $(MODULE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+$(SHARED_LIB): $(LIB_OBJ)
+	$(CC) $(SHLIB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LUA_LIB) $(DEP_LIBS)
 
 $(LUA_MODULE): $(LUA_OBJ) $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(MODULE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-# glsrun carries lua/gameliftstreams/*.lua inside (tools/embed.lua writes them
-# into a C table). embedded.list changes only when files come or go, so a
+# libgls and glsrun carry lua/gameliftstreams/*.lua inside (tools/embed.lua
+# writes them into a C table). embedded.list changes only when files come or go, so a
 # removed module rebuilds too; an edited one is a plain prerequisite.
 $(B)/gen/embedded.list: FORCE
 	@mkdir -p $(@D)
@@ -88,7 +104,7 @@ $(B)/obj/embedded.o: $(B)/gen/embedded.c src/glsrun_embed.h
 
 $(B)/obj/glsrun.o: src/glsrun_embed.h
 
-$(GLSRUN): $(B)/obj/glsrun.o $(B)/obj/embedded.o $(LUA_OBJ) $(CORE_OBJ)
+$(GLSRUN): $(B)/obj/glsrun.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIB) $(DEP_LIBS) -ldl
 
 FORCE:
@@ -97,12 +113,12 @@ FORCE:
 # `make install PREFIX=...` after a plain `make` installs the right paths.
 $(B)/gen/pc.vars: FORCE
 	@mkdir -p $(@D)
-	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(DEP_LIBS)' | cmp -s - $@ || \
-	  echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(DEP_LIBS)' > $@
+	@echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(PC_LUA) $(LUA_LIB) $(DEP_LIBS)' | cmp -s - $@ || \
+	  echo '$(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(PC_LUA) $(LUA_LIB) $(DEP_LIBS)' > $@
 
 $(PC_FILE): Makefile $(B)/gen/pc.vars
 	@mkdir -p $(@D)
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: libcurl openssl jansson expat libmicrohttpd\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(DEP_LIBS)\n' \
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: gls\nDescription: Amazon GameLift Streams client that keeps players connected\nVersion: 0.1.0\nRequires.private: $(PC_LUA) libcurl openssl jansson expat libmicrohttpd\nCflags: -I$${includedir}/gls\nLibs: -L$${libdir} -lgls\nLibs.private: $(LUA_LIB) $(DEP_LIBS)\n' \
 	  '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' > $@
 
 # Debian packages the project needs; installed only when run as root and

@@ -53,6 +53,8 @@ typedef enum gls_status {
   GLS_E_SERVICE,            /* the service answered with an error */
   GLS_E_CANCELLED,          /* gls_request_cancel() or client destroyed */
   GLS_E_BUSY,               /* a call made where it is not allowed (re-entry) */
+  GLS_E_RUNTIME,            /* the embedded runtime raised a Lua error (a bug, or
+                               out of memory inside Lua): gls_runtime_errmsg() */
   GLS_LAST                  /* never returned; one past the last status */
 } gls_status;
 
@@ -245,6 +247,167 @@ GLS_API gls_status gls_client_step(gls_client *c, long timeout_ms, int *complete
 
 /* Requests started and not yet completed. */
 GLS_API size_t gls_client_in_flight(const gls_client *c);
+
+/* ---------------------------------------------------------------- runtime */
+/*
+ * The reconnect runtime inside a game server: the same runtime `glsrun serve`
+ * runs (sessions, policy script, call budget, scheduler), in a private Lua
+ * state that libgls creates and owns, with gls's Lua modules built in (only
+ * lua-cjson is loaded from the system's Lua C path). The host feeds it its
+ * clients' requests and drives it from its own loop:
+ *
+ *   gls_runtime *rt = gls_runtime_new("policy.lua", "{\"endpoint_url\": ...}", err, sizeof err);
+ *   gls_runtime_start(rt, "{\"SignalRequest\": \"<offer>\"}", "{\"id\": \"player-7\"}", on_started, me);
+ *   every frame:  gls_runtime_poll(rt, 0, NULL);          (never blocks)
+ *   or in a poll(2)/epoll loop: watch gls_runtime_fd(rt) for reading, wake up
+ *   after gls_runtime_timeout_ms(rt), then gls_runtime_poll(rt, 0, NULL).
+ *
+ * Results come back through a callback, exactly once per accepted request,
+ * only from inside gls_runtime_poll() (or gls_runtime_destroy(), which
+ * cancels what is still pending). Nothing blocks except a poll given a
+ * timeout. Tokens are the runtime's: 64 hex digits (256 random bits) that
+ * stand for a client's claim on a session, stored by the runtime only as
+ * hashes; the host hands them to its client and back.
+ *
+ * Threads: a runtime belongs to one thread at a time; several runtimes may
+ * live in one process (each has its own Lua state). gls_global_init() first.
+ */
+typedef struct gls_runtime gls_runtime;
+
+/* Why a request failed. Every string is borrowed for the callback's duration
+ * and never holds a token, an offer or an answer. */
+typedef struct gls_runtime_error {
+  const char *code;     /* stable: "NotFound" (unknown or dead token), "Forbidden"
+                           (the policy refused; message = its reason),
+                           "Superseded" (a newer reconnect for the session came),
+                           "TakenOver" (another device took the session over),
+                           "Withheld" (the policy gave the answer to someone else),
+                           "DeadlineExceeded" (cannot finish before the session's
+                           window closes), "SessionEnded", "NotReady" (answer:
+                           the wait passed first), "Cancelled" (the runtime was
+                           destroyed), "BadRequest", or the service's own code
+                           ("ThrottlingException", "ConflictException", ...) */
+  const char *message;
+  int status;           /* the HTTP status a front answers with: 404, 403, 409,
+                           410, 202 (NotReady), 503 (Cancelled), 4xx/5xx */
+  int retryable;        /* 1 if the same request may succeed later */
+} gls_runtime_error;
+
+/* A request's outcome: exactly one of result_json and err is non-NULL.
+ * result_json (a JSON object; borrowed for the call, wiped afterwards since
+ * it may hold an answer) is
+ *   start      {"Token": "<64 hex>", "SessionArn": "arn:..."}
+ *   answer     {"SignalResponse": "<answer>"}
+ *   reconnect  {"SignalResponse": "<answer>", "Token": "<new 64 hex>"} (the
+ *              token handed in is dead from now on)
+ *   terminate  {}
+ * ud is the pointer given with the request, handed back untouched. The
+ * callback may submit new requests and may call gls_runtime_destroy() (see
+ * there), but not gls_runtime_poll() (GLS_E_BUSY). */
+typedef void (*gls_runtime_cb)(void *ud, const char *result_json, const gls_runtime_error *err);
+
+/* Creates a runtime running the policy script at policy_path (a Lua file
+ * returning a table of hooks; NULL = the default policy: owner-only
+ * reconnects, standard retries). options_json (NULL = "{}") is a JSON object;
+ * every member is optional:
+ *   how to reach the service, as gameliftstreams.client takes them (unset
+ *   ones resolve from the environment as the AWS CLI does):
+ *     "endpoint_url", "region", "profile", "retry_mode", "ca_bundle" (strings),
+ *     "credentials": {"access_key_id", "secret_access_key", "session_token"},
+ *     "max_attempts" (default 1: the runtime retries itself, within the budget
+ *     and each session's deadline), "connect_timeout", "read_timeout" (seconds),
+ *     "verify_ssl" (boolean);
+ *   the runtime's:
+ *     "stream_group", "application" (defaults for start's Identifier and
+ *     ApplicationIdentifier), "rates" ({"CreateStreamSessionConnection": 20,
+ *     ...}: calls per second per operation), "bursts" (likewise),
+ *     "status_interval", "full_sweep_interval", "answer_latency", "settle"
+ *     (seconds), "hook_instructions", "hook_memory_kb" (per hook call).
+ * An unknown member or a wrong type is an error naming it.
+ * Both strings are borrowed. Returns the runtime (owned by the caller; free it
+ * with gls_runtime_destroy()), or NULL with a message in err (errlen bytes,
+ * NUL-terminated, may be NULL when errlen is 0): the policy file cannot be
+ * read or does not load, the options are wrong, or memory ran out. */
+GLS_API gls_runtime *gls_runtime_new(const char *policy_path, const char *options_json,
+                                     char *err, size_t errlen);
+
+/* Submits requests. Every string argument is borrowed (copied before the call
+ * returns); client_json (NULL = "{}") describes the requester for the policy:
+ * {"id", "device", "remote", "headers": {...}, "attributes": {...}}, all
+ * optional. ud is handed back to cb. On GLS_OK, cb runs exactly once, later,
+ * from gls_runtime_poll() or gls_runtime_destroy(). Otherwise cb never runs:
+ * GLS_E_INVALID_ARGUMENT (NULL rt/cb/token/offer, a JSON text that is not an
+ * object; details in gls_runtime_errmsg), GLS_E_BUSY (called from the log
+ * function or while the runtime is being destroyed), GLS_E_NOMEM,
+ * GLS_E_RUNTIME. */
+/* request_json: {"SignalRequest": "<offer>", "Identifier", "ApplicationIdentifier",
+ * "ConnectionTimeoutSeconds", "UserId", "priority", ...} (SignalRequest required;
+ * Identifier/ApplicationIdentifier default to the options' stream_group and
+ * application). */
+GLS_API gls_status gls_runtime_start(gls_runtime *rt, const char *request_json,
+                                     const char *client_json, gls_runtime_cb cb, void *ud);
+/* The session's answer (to the start's offer, or to the last reconnect's),
+ * once known; waits up to wait_ms for it (0 = NotReady at once if it is not
+ * there yet). */
+GLS_API gls_status gls_runtime_answer(gls_runtime *rt, const char *token, long wait_ms,
+                                      gls_runtime_cb cb, void *ud);
+/* The client that holds token comes back with a new offer. */
+GLS_API gls_status gls_runtime_reconnect(gls_runtime *rt, const char *token, const char *offer,
+                                         const char *client_json, gls_runtime_cb cb, void *ud);
+/* Ends the session token stands for (TerminateStreamSession); the token dies. */
+GLS_API gls_status gls_runtime_terminate(gls_runtime *rt, const char *token,
+                                         const char *client_json, gls_runtime_cb cb, void *ud);
+
+/* The host's tick: does whatever is ready (replies, timers, scheduled calls)
+ * and runs the callbacks of finished requests. Waits at most timeout_ms for
+ * something to do (0 = never block; negative = until the runtime's next
+ * timer, or activity). *delivered (may be NULL) gets the number of callbacks
+ * run. GLS_E_BUSY from inside a callback or the log function; GLS_E_RUNTIME if
+ * the runtime raised (the runtime stays usable; details in errmsg). */
+GLS_API gls_status gls_runtime_poll(gls_runtime *rt, long timeout_ms, int *delivered);
+
+/* For a host with its own poll(2)/epoll loop: a descriptor that becomes
+ * readable when the runtime has work (owned by the runtime: watch it, never
+ * read or close it), and the milliseconds until gls_runtime_poll() must run
+ * even if it stays quiet (-1 = no timer; 0 = now, e.g. results are waiting).
+ * -1 from gls_runtime_fd() when rt is NULL or busy. */
+GLS_API int gls_runtime_fd(gls_runtime *rt);
+GLS_API long gls_runtime_timeout_ms(gls_runtime *rt);
+
+/* Loads the policy again, from policy_path (borrowed), or from the same file
+ * when NULL. Sessions, tokens and queued work are kept. On failure (the file
+ * cannot be read, a syntax error, a policy that is not a table of functions)
+ * the old policy stays and GLS_E_CONFIG is returned, details in errmsg. */
+GLS_API gls_status gls_runtime_reload(gls_runtime *rt, const char *policy_path);
+
+/* Requests accepted whose callbacks have not run yet. */
+GLS_API size_t gls_runtime_pending(const gls_runtime *rt);
+
+/* The runtime's figures as a JSON object: {"sessions", "queue", "calls":
+ * {OPERATION: {"ok", "throttled", "failed"}}, "budget_used", "deadline_misses",
+ * "superseded", "refused", "latency": {"p50", "p99"}}. Owned by the caller
+ * (free with gls_free); NULL on failure (errmsg says why). */
+GLS_API char *gls_runtime_stats(gls_runtime *rt);
+
+/* Where the runtime's structured log goes: one JSON object per decision,
+ * without a newline (borrowed for the call). fn NULL = standard error, one
+ * line per record (the default). fn runs inside gls_runtime_* calls; it must
+ * not call gls_runtime_* functions other than gls_runtime_destroy(). ud is
+ * borrowed for the runtime's life. */
+typedef void (*gls_runtime_log_fn)(void *ud, const char *json_record);
+GLS_API gls_status gls_runtime_set_log(gls_runtime *rt, gls_runtime_log_fn fn, void *ud);
+
+/* Details of the last failure on rt (borrowed, valid until the next call on
+ * rt; never holds tokens, offers or answers). Never NULL. */
+GLS_API const char *gls_runtime_errmsg(const gls_runtime *rt);
+
+/* Closes the runtime: requests still pending get their callback with
+ * "Cancelled" (results already known are delivered as they are), the Lua
+ * state and everything else is freed; sessions on the service are left as
+ * they are. NULL is fine. Called from inside a callback or the log function,
+ * the destruction happens when the gls_runtime_* call that ran it returns;
+ * rt must not be used after that. */
+GLS_API void gls_runtime_destroy(gls_runtime *rt);
 
 /* ------------------------------------------------------------------ model */
 

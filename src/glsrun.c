@@ -26,11 +26,7 @@
 #include <lualib.h>
 
 #include "gls.h"
-#include "glsrun_embed.h"
-#include "lgls.h" /* gls_l_msghandler: the error with a traceback appended */
-
-/* Defined in lgls.c (linked statically into glsrun). */
-GLS_API int luaopen_gameliftstreams_core(lua_State *L);
+#include "lgls.h"
 
 #define PROGNAME "glsrun"
 
@@ -143,34 +139,6 @@ static int dolibrary(lua_State *L, const char *name) {
   return report(L, status);
 }
 
-/* ------------------------------------------------------------ preload */
-
-/* package.preload loader for one embedded module: compiles the source (text
- * only, never bytecode) and runs it with require's arguments. Called by
- * require, hence already inside a protected call. */
-static int embedded_loader(lua_State *L) {
-  const glsrun_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
-  int nargs = lua_gettop(L);
-  if (luaL_loadbufferx(L, (const char *)m->data, m->len, m->chunkname, "t") != LUA_OK)
-    return luaL_error(L, "error loading module '%s' embedded in " PROGNAME ":\n\t%s",
-                      m->name, lua_tostring(L, -1));
-  lua_insert(L, 1);
-  lua_call(L, nargs, 1);
-  return 1;
-}
-
-static void preload_gls(lua_State *L) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_gameliftstreams_core);
-  lua_setfield(L, -2, "gameliftstreams.core");
-  for (const glsrun_embedded *m = glsrun_embedded_modules; m->name; m++) {
-    lua_pushlightuserdata(L, (void *)m);
-    lua_pushcclosure(L, embedded_loader, 1);
-    lua_setfield(L, -2, m->name);
-  }
-  lua_pop(L, 1);
-}
-
 /* ------------------------------------------------------ command line */
 
 static void print_version(void) {
@@ -207,11 +175,13 @@ static void print_help(FILE *f) {
     "           [--region REGION]\n"
     "                            a local GameLift Streams; first line \"listening on URL\";\n"
     "                            stops on SIGINT/SIGTERM\n"
+    "  serve POLICY.lua [--listen HOST:PORT] [--endpoint-url URL] [--region R]\n"
+    "           [--profile P] [--stream-group ID] [--application ID] [--max-body BYTES]\n"
+    "                            the reconnect front, driven by POLICY.lua; first line\n"
+    "                            \"listening on URL\"; stops on SIGINT/SIGTERM\n"
     "Commands not available in this version (they come later):\n"
     "  OPERATION [OPTIONS]       as `aws gameliftstreams OPERATION`\n"
     "  wait WAITER [OPTIONS]     as `aws gameliftstreams wait WAITER`\n"
-    "  serve POLICY.lua [--listen HOST:PORT]\n"
-    "                            the reconnect front, driven by POLICY.lua\n"
     "\n"
     "Exit status: 0 success, 1 script error, 130 interrupted, 252 bad command line.\n");
   fflush(f);
@@ -354,6 +324,7 @@ static int is_script(char **argv, int script) {
  * command then stops cleanly, exiting 0 on SIGTERM and 130 on SIGINT. */
 static const struct { const char *name, *module; } server_commands[] = {
   {"emulator", "gameliftstreams.emulator"},
+  {"serve", "gameliftstreams.serve"},
   {NULL, NULL},
 };
 
@@ -400,7 +371,7 @@ static int run_server_command(lua_State *L, const char *module, char **argv, int
 }
 
 static int command_error(const char *cmd) {
-  if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "serve") == 0)
+  if (strcmp(cmd, "wait") == 0)
     print_usage_error("the command '%s' is not available in this version", cmd);
   else
     print_usage_error("'%s' is neither a script nor a command available in this "
@@ -430,7 +401,7 @@ static int run(lua_State *L, int argc, char **argv) {
     const char *module = server_module(argv[script]);
     if (module == NULL) return command_error(argv[script]);
     luaL_openlibs(L);
-    preload_gls(L);
+    gls_l_preload(L);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
     return run_server_command(L, module, argv + script + 1, argc - script - 1);
@@ -445,7 +416,7 @@ static int run(lua_State *L, int argc, char **argv) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
-  preload_gls(L);
+  gls_l_preload(L);
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);

@@ -68,6 +68,9 @@ struct gls_httpd_req {
 struct gls_httpd {
   struct MHD_Daemon *d;
   int epfd;                      /* ours; holds MHD's epoll fd */
+  size_t resumed;                /* deferred replies given since the last MHD_run:
+                                    MHD sends them only when run again, and its
+                                    epoll set does not say so */
   int port;
   size_t max_body;
   gls_httpd_handler handler;
@@ -564,6 +567,7 @@ int gls_httpd_fd(const gls_httpd *s) { return s ? s->epfd : -1; }
 
 long gls_httpd_timeout_ms(gls_httpd *s) {
   MHD_UNSIGNED_LONG_LONG t;
+  if (s && s->resumed) return 0;
   if (!s || MHD_get_timeout(s->d, &t) != MHD_YES) return -1;
   return t > (MHD_UNSIGNED_LONG_LONG)LONG_MAX ? LONG_MAX : (long)t;
 }
@@ -589,7 +593,20 @@ int gls_httpd_step(gls_httpd *s, long timeout_ms) {
   sigdelset(&mask, SIGTERM);
   struct epoll_event ev;
   if (epoll_pwait(s->epfd, &ev, 1, (int)wait, &mask) < 0) return errno == EINTR ? 1 : -1;
+  s->resumed = 0;
   return MHD_run(s->d) == MHD_YES ? 0 : -1;
+}
+
+int gls_httpd_watch(gls_httpd *s, int fd, int on) {
+  if (!s || fd < 0) {
+    errno = s ? EBADF : EINVAL;
+    return -1;
+  }
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  return epoll_ctl(s->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -697,6 +714,7 @@ gls_status gls_httpd_respond(gls_httpd *s, uint64_t req_id, int status,
     unpark(s, q);
     q->state = Q_RESUMED;
     MHD_resume_connection(q->conn);
+    s->resumed++;
   }
   return GLS_OK;
 }

@@ -86,6 +86,15 @@ long gls_httpd_timeout_ms(gls_httpd *s);
  * done), -1 an error (errno set; EBUSY when called from inside a handler). */
 int gls_httpd_step(gls_httpd *s, long timeout_ms);
 
+/* Also wakes gls_httpd_step() when fd becomes readable (on = 1), or stops
+ * doing so (on = 0): for a caller with a second source of work, such as a
+ * client's gls_client_pollfd(), that must be served from the same wait (the
+ * one where SIGINT/SIGTERM arrive). fd stays the caller's: the server never
+ * reads or closes it, and the caller unwatches it before closing it. Readable
+ * stays readable (level-triggered) until the caller drains it. Returns 0, or
+ * -1 with errno (EBADF, EEXIST when watched already, ENOENT when not). */
+int gls_httpd_watch(gls_httpd *s, int fd, int on);
+
 /* Deferred requests not yet answered. */
 size_t gls_httpd_pending(const gls_httpd *s);
 

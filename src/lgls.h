@@ -3,6 +3,7 @@
 #define LGLS_H
 #include <lua.h>
 #include <lauxlib.h>
+#include "gls.h"
 
 /* gameliftstreams.core.sigv4_sign(params) -> result table (lgls_sigv4.c).
  * The contract is DESIGN.md's `require("gameliftstreams.sigv4").sign{...}`. */
@@ -26,5 +27,13 @@ void gls_l_emuwire_open(lua_State *L);
 /* Message handler for lua_pcall: the error as a string with a traceback
  * appended (lgls_util.c). Callbacks into Lua from C go through it. */
 int gls_l_msghandler(lua_State *L);
+
+/* luaopen_gameliftstreams_core, exported (lgls.c). */
+GLS_API int luaopen_gameliftstreams_core(lua_State *L);
+
+/* Puts "gameliftstreams.core" and every embedded Lua module (glsrun_embed.h)
+ * into package.preload of L (embed.c; linked into libgls and glsrun, not
+ * into core.so). May raise (memory). */
+void gls_l_preload(lua_State *L);
 
 #endif

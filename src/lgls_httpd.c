@@ -5,6 +5,7 @@
  *                           on_error = function(msg) end }
  *   srv:url() srv:port() srv:pollfd() srv:timeout() srv:step(t)
  *   srv:respond(id, status, headers, body, opts) srv:close()
+ *   srv:watch(fd[, false])  -- also wake srv:step when fd is readable (or stop)
  *
  * Errors: misuse (a bad option, a bad reply value, a closed server) raises;
  * what the environment decides returns nil, message: core.httpd when it
@@ -453,6 +454,24 @@ static int l_step(lua_State *L) {
   return 2;
 }
 
+/* srv:watch(fd[, on]) -> true | nil, message: also wake srv:step when fd
+ * (a descriptor the caller owns, e.g. client:pollfd()) is readable; on =
+ * false stops that. */
+static int l_watch(lua_State *L) {
+  lhttpd *lh = check_srv(L, 1);
+  lua_Integer fd = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, 2, "a file descriptor expected");
+  int on = lua_isnoneornil(L, 3) || lua_toboolean(L, 3);
+  if (gls_httpd_watch(lh->h, (int)fd, on) != 0) {
+    int e = errno;
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(e));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* srv:respond(id, status, headers, body, opts) -> true | nil, "no such request" */
 static int l_respond(lua_State *L) {
   lhttpd *lh = check_srv(L, 1);
@@ -477,7 +496,8 @@ static int l_tostring(lua_State *L) {
 void gls_l_httpd_open(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"url", l_url}, {"port", l_port}, {"pollfd", l_pollfd}, {"timeout", l_timeout},
-    {"step", l_step}, {"respond", l_respond}, {"close", l_close}, {NULL, NULL}};
+    {"step", l_step}, {"respond", l_respond}, {"watch", l_watch}, {"close", l_close},
+    {NULL, NULL}};
   if (luaL_newmetatable(L, HTTPD_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -138,6 +138,7 @@ const char *gls_strerror(gls_status s) {
   case GLS_E_SERVICE: return "service error";
   case GLS_E_CANCELLED: return "cancelled";
   case GLS_E_BUSY: return "busy";
+  case GLS_E_RUNTIME: return "runtime error";
   case GLS_LAST: break;
   }
   return "unknown status";

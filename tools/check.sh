@@ -30,7 +30,14 @@ count() { # $1 = log file, $2 = exit status, $3 = suite name
 
 CC=${CC:-cc}
 DEPS=$(pkg-config --libs libcurl openssl jansson expat libmicrohttpd 2>/dev/null || echo "-lcurl -lssl -lcrypto -ljansson -lexpat -lmicrohttpd")
-CORE_SRC=$(ls src/*.c | grep -v -e glsrun.c -e 'src/lgls')
+# libgls holds the Lua binding and the embedded Lua modules (the embedding
+# API runs the runtime in a Lua state of its own), so tests link Lua too.
+LUA_CFLAGS=$(pkg-config --cflags lua5.4 2>/dev/null || echo "-I/usr/include/lua5.4")
+LUA_LIBS=$(pkg-config --libs lua5.4 2>/dev/null || echo "-llua5.4")
+DEPS="$LUA_LIBS $DEPS"
+# The ASan build compiles libgls's sources itself: everything but glsrun's
+# main, plus the generated table of embedded Lua modules (make builds it).
+CORE_SRC="$(ls src/*.c | grep -v -e 'src/glsrun.c') $B/gen/embedded.c"
 export GLS_SHARED=${GLS_SHARED:-../shared}
 
 # The C client test talks to the test server on 127.0.0.1 (python3 + botocore).
@@ -51,7 +58,7 @@ for t in test/test_*.c; do
   n=$(basename "$t" .c)
   # 1. plain
   if $CC -std=c11 -Wall -Wextra -Werror -O1 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc \
-       -o "$B/test/$n" "$t" "$B/libgls.a" $DEPS -lm >"$L/$n.build.log" 2>&1; then
+       -o "$B/test/$n" "$t" "$B/libgls.a" $DEPS -lm -ldl >"$L/$n.build.log" 2>&1; then
     "$B/test/$n" >"$L/$n.log" 2>&1; count "$L/$n.log" $? "$n"
   else
     echo "$n: does not build"; cat "$L/$n.build.log"; fail=$((fail + 1))
@@ -59,7 +66,7 @@ for t in test/test_*.c; do
   # 2. ASan + UBSan
   if $CC -std=c11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
        -fno-sanitize-recover=undefined -fvisibility=hidden -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-       -Isrc -o "$B/asan/$n" "$t" $CORE_SRC $DEPS -lm >"$L/$n.asan.build.log" 2>&1; then
+       -Isrc $LUA_CFLAGS -o "$B/asan/$n" "$t" $CORE_SRC $DEPS -lm -ldl >"$L/$n.asan.build.log" 2>&1; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       "$B/asan/$n" >"$L/$n.asan.log" 2>&1; count "$L/$n.asan.log" $? "$n (asan+ubsan)"
   else

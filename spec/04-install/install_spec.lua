@@ -94,6 +94,21 @@ int main(void) {
       assert.are.equal(prefix .. "/lib/libgls.so", lib)
     end)
 
+    it("examples/host.c builds as its comment says and keeps a player in the game", function()
+      local emulator = require "spec.support.emulator"
+      local emu = emulator.start{}
+      finally(function() emu.stop() end)
+      local dir = scratch()
+      local r = sh(([[
+        cd %s && export PKG_CONFIG_PATH=%s/lib/pkgconfig &&
+        cc -std=c11 -Wall -Wextra -Werror -o host %s/examples/host.c $(pkg-config --cflags --libs gls libcurl) &&
+        env -u AWS_ACCESS_KEY_ID LD_LIBRARY_PATH=%s/lib ./host %s]]):format(
+        q(dir), q(prefix), q(ROOT), q(prefix), q(emu.url)))
+      assert.are.equal(0, r.code, r.out .. r.err)
+      assert.matches("host: the token rotated: yes\n", r.out)
+      assert.matches("host: player%-1 left; session terminated\n", r.out)
+    end)
+
     it("the installed glsrun needs no Lua path", function()
       local r = sh(("cd / && %s %s/bin/glsrun -e %s"):format(CLEAN, q(prefix),
         q("print(require('gameliftstreams.core')._VERSION)")))

@@ -32,9 +32,9 @@ describe("glsrun emulator #emulator", function()
     assert.equal("Missing Authentication Token", require("cjson").decode(body).message)
     assert.is_string(headers["date"])
     -- A malformed Authorization header.
-    local partial = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-west-2/gameliftstreams/aws4_request"
+    local scope = "AKIDEXAMPLE/20260101/us-west-2/gameliftstreams/aws4_request"
     status, body, headers = core.http_request{ url = e.url .. "/streamgroups/sg-1AB2C3De4",
-      headers = { Authorization = partial } }
+      headers = { Authorization = "AWS4-HMAC-SHA256 Credential=" .. scope } }
     assert.equal(403, status)
     assert.matches("^IncompleteSignatureException", headers["x-amzn-errortype"])
     assert.matches("Authorization header requires 'Signature' parameter", body, 1, true)

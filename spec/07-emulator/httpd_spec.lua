@@ -460,4 +460,58 @@ srv:close()
     again = assert(core.httpd{ listen = "127.0.0.1:" .. port, handler = function() end })
     again:close()
   end)
+
+  it("wakes srv:step for a watched descriptor, and stops after unwatch", function()
+    local a = assert(core.httpd{ handler = function() return 200, nil, "a" end })
+    local b = assert(core.httpd{ handler = function() return 200, nil, "b" end })
+    local clock = core.time
+    -- nothing to do: step waits its whole timeout
+    local t0 = clock()
+    assert(a:step(0.3))
+    assert.is_true(clock() - t0 >= 0.25)
+    -- b's epoll set turns readable when curl connects to b: a's step returns early
+    assert.is_true(a:watch(b:pollfd()))
+    local job = curl(quote(b:url() .. "/x"))
+    t0 = clock()
+    local woke = false
+    while clock() - t0 < 10 do
+      assert(a:step(5))
+      if clock() - t0 < 4 then woke = true break end
+    end
+    assert.is_true(woke)
+    local r = wait(b, job)
+    assert.equal("b", r.out)
+    -- watching twice, or unwatching what is not watched: nil, message
+    local ok, err = a:watch(b:pollfd())
+    assert.is_nil(ok)
+    assert.is_string(err)
+    assert.is_true(a:watch(b:pollfd(), false))
+    ok, err = a:watch(b:pollfd(), false)
+    assert.is_nil(ok)
+    assert.is_string(err)
+    -- unwatched, b's pending connection no longer wakes a
+    local job2 = curl(quote(b:url() .. "/y"))
+    os.execute("sleep 0.3")
+    t0 = clock()
+    assert(a:step(0.3))
+    assert.is_true(clock() - t0 >= 0.25)
+    assert.equal("b", wait(b, job2).out)
+    assert.has_error(function() a:watch(-1) end)
+    a:close()
+    b:close()
+  end)
+
+  it("sends a deferred reply at the next step without waiting out its timeout", function()
+    local ids = {}
+    local srv = assert(core.httpd{ handler = function(req) ids[#ids + 1] = req.id end })
+    local job = curl(quote(srv:url() .. "/later"))
+    wait(srv, job, function() return #ids == 1 end)
+    assert.is_true(srv:respond(ids[1], 200, nil, "done"))
+    assert.equal(0, srv:timeout())
+    local t0 = core.time()
+    assert(srv:step(2))
+    assert.is_true(core.time() - t0 < 1, "the step waited for its timeout")
+    assert.equal("done", wait(srv, job).out)
+    srv:close()
+  end)
 end)

@@ -1,0 +1,17 @@
+-- examples/policies/default.lua: the default policy, written out.
+--
+--   glsrun serve examples/policies/default.lua --endpoint-url URL
+--
+-- A policy is a Lua file returning a table of hooks; every hook is optional
+-- and a missing one takes its documented default. With no hooks at all:
+--   authenticate(request)       -> true             everyone may ask
+--   on_start(ctx)               -> {action = "start"}
+--   on_reconnect(ctx)           -> reconnect when the requester owns the session,
+--                                  else reject
+--   priority(ctx)               -> 0                earliest deadline first, then this
+--   on_status(session, old, new)                    nothing
+--   on_retry(ctx, err, attempt) -> standard: retry throttling and 5xx while the
+--                                  session's deadline allows
+--   on_answer(ctx, answer)      -> {deliver = "requester"}
+-- Copy this file and fill in the hooks your game needs.
+return {}

@@ -70,9 +70,11 @@
 -- (unknown or dead token), Forbidden 403 (authenticate or the policy refused; message
 -- = reason), Superseded 409 (a newer reconnect for the session came), TakenOver 409
 -- (another device took the session over; also what a taken-over token gets
--- afterwards), DeadlineExceeded 410, SessionEnded 410, Withheld 403 (on_answer kept
--- the answer from the requester), BadRequest 400, NotReady 202, Cancelled (rt:close),
--- or the API's own error.
+-- afterwards), DeadlineExceeded 410 (the window closes before a call can be made: at
+-- arrival, or as soon as the queue cannot meet every known window and this is its
+-- least valuable work; see gameliftstreams.scheduler), SessionEnded 410, Withheld 403
+-- (on_answer kept the answer from the requester), BadRequest 400, NotReady 202,
+-- Cancelled (rt:close), or the API's own error.
 --
 -- Policy hooks and their defaults (see gameliftstreams.policy for the sandbox):
 --   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate",

@@ -1,10 +1,11 @@
 -- shedding.lua: in a storm, paying players first. A player's tier comes from
 -- the client's attributes ({ tier = "paying" }, set by the front after its own
--- login check). Paying players get the higher priority: among equally urgent
--- reconnects the scheduler serves them first. A free player's reconnect is
--- refused at once when the work already queued cannot be served before the
--- player's window closes, instead of waiting in a queue it cannot leave in
--- time (and taking budget a paying player needs).
+-- login check). Paying players get the higher priority: when the queue cannot
+-- meet every window, the scheduler refuses lower-priority work first, and
+-- among equally urgent reconnects it serves them first. A free player's
+-- reconnect is refused outright, with a reason the game can show, when the
+-- work that would go before it cannot be served before the player's window
+-- closes: it never takes room in the queue.
 local PAYING, FREE = 10, 0
 local MARGIN = 0.5            -- seconds a connection takes, on top of the queue
 
@@ -23,8 +24,8 @@ return {
     if session.owner ~= nil and who.id ~= session.owner then
       return { action = "reject", reason = "not the session's owner" }
     end
-    if tier(ctx) < PAYING and session.deadline ~= nil
-        and ctx.now + ctx.queue.wait + MARGIN > session.deadline then
+    if tier(ctx) < PAYING and ctx.deadline_known
+        and ctx.now + ctx.queue.wait_ahead + MARGIN > ctx.deadline then
       return { action = "reject", reason = "shed: the reconnect queue cannot serve this request in time" }
     end
     return { action = "reconnect" }

@@ -70,9 +70,11 @@
 -- (unknown or dead token), Forbidden 403 (authenticate or the policy refused; message
 -- = reason), Superseded 409 (a newer reconnect for the session came), TakenOver 409
 -- (another device took the session over; also what a taken-over token gets
--- afterwards), DeadlineExceeded 410, SessionEnded 410, Withheld 403 (on_answer kept
--- the answer from the requester), BadRequest 400, NotReady 202, Cancelled (rt:close),
--- or the API's own error.
+-- afterwards), DeadlineExceeded 410 (the window closes before a call can be made: at
+-- arrival, or as soon as the queue cannot meet every known window and this is its
+-- least valuable work; see gameliftstreams.scheduler), SessionEnded 410, Withheld 403
+-- (on_answer kept the answer from the requester), BadRequest 400, NotReady 202,
+-- Cancelled (rt:close), or the API's own error.
 --
 -- Policy hooks and their defaults (see gameliftstreams.policy for the sandbox):
 --   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate",
@@ -81,7 +83,8 @@
 --   on_reconnect(ctx)      ctx = { session = { arn, status, owner, device, deadline (learnt,
 --                          or nil), reconnects, priority, attributes }, requester =, now =,
 --                          deadline = (learnt, or its lower bound), deadline_known =,
---                          queue = { depth, rate, wait } }   default: reconnect if the requester
+--                          queue = { depth, rate, wait = depth / rate, ahead (items that
+--                          would go first), wait_ahead } }   default: reconnect if the requester
 --                          is the owner (same client id, or the session has none), else
 --                          reject "not the session's owner"
 --   priority(ctx)          same ctx                     default: the request's priority or 0
@@ -349,9 +352,16 @@ local function is_owner(rec, who)
   return rec.owner == nil or rec.owner == who.id
 end
 
-function Runtime:queue_info(op)
+-- What a policy sees of op's queue: depth, rate, wait (depth / rate) and, given
+-- a deadline and priority, ahead (items that would go first) and wait_ahead.
+function Runtime:queue_info(op, deadline, priority)
   local depth, rate = self.sched:depth(op), self.sched:rate(op)
-  return { depth = depth, rate = rate, wait = depth / rate }
+  local q = { depth = depth, rate = rate, wait = depth / rate }
+  if deadline then
+    q.ahead = self.sched:ahead(op, deadline, priority)
+    q.wait_ahead = q.ahead / rate
+  end
+  return q
 end
 
 -- Calls policy hook `name` -> true, results | nil (no such hook) | false (it failed:
@@ -423,6 +433,9 @@ function Runtime:dispatch(item)
       if l and l.work == item then l.work = nil end
       return self:deliver(item.cb, nil, new_error("SessionEnded", 410, "the stream session ended"))
     end
+    -- One ClientToken per offer, made when first sent: a retry of the same offer
+    -- is idempotent, and a queued item does not carry it.
+    item.ctoken = item.ctoken or core.uuid4()
     input = { Identifier = rec.group, StreamSessionIdentifier = rec.arn, SignalRequest = item.offer,
               ClientToken = item.ctoken }
   elseif k == "start" or k == "restart_start" then
@@ -811,7 +824,8 @@ function Runtime:reconnect(token, offer, client, cb, opts)
     return self:deliver(cb, nil, new_error("DeadlineExceeded", 410,
       "the reconnection window closes before a connection can be made"))
   end
-  local ctx = { session = view(rec), requester = who, now = now, queue = self:queue_info(CSSC),
+  local ctx = { session = view(rec), requester = who, now = now,
+                queue = self:queue_info(CSSC, deadline, rec.priority or 0),
                 request = { kind = "reconnect" }, deadline = deadline, deadline_known = known }
   local d
   local ok, pd = self:hook("on_reconnect", ctx)
@@ -837,7 +851,7 @@ function Runtime:reconnect(token, offer, client, cb, opts)
   end
   if d.action == "restart" then return self:restart(rec, offer, who, cb, prio) end
   local item = { op = CSSC, kind = "reconnect", arn = arn, offer = offer, cb = cb, who = who, priority = prio,
-                 deadline = deadline, known = known, t0 = now, ctoken = core.uuid4(),
+                 deadline = deadline, known = known, t0 = now,
                  keep = opts and opts.rotate == false and token or nil }
   if d.action == "later" then item.not_before = now + d.delay end
   local l = self:live_of(arn)
@@ -1192,9 +1206,7 @@ function Runtime:learn(rec, status, last_updated, sent)
   local l = self.live[rec.arn]
   local it = l and l.work
   if it and self.sched:queued(it) then
-    it.known = rec.deadline ~= nil
-    it.deadline = rec.deadline or self:deadline_bound(rec, now)
-    self.sched:update(it)
+    self.sched:update(it, rec.deadline or self:deadline_bound(rec, now), rec.deadline ~= nil)
   end
   if rec.fetch and not rec.answer and status ~= "ACTIVATING" then self:fetch(rec) end
   if old ~= status then self:on_status(rec, old, status) end
@@ -1364,8 +1376,8 @@ function Runtime:close()
     add(item.cb)
     item.cb = nil
   end
-  for _, q in pairs(self.sched.queues) do
-    for _, item in ipairs(q) do
+  for _, op in ipairs(self.sched.ops) do
+    for _, item in ipairs(self.sched:items(op)) do
       add(item.cb)
       item.cb = nil
     end

@@ -24,8 +24,7 @@ describe("scheduler", function()
     s:push({ op = CSSC, name = "soon-low-2", deadline = now + 30, known = true, priority = 0 }, now)
     s:push({ op = CSSC, name = "first", deadline = now + 10, known = false, priority = -3 }, now)
     local moved = s:push({ op = CSSC, name = "moved", deadline = now + 200, known = true }, now)
-    moved.deadline = now + 20
-    s:update(moved)
+    s:update(moved, now + 20)
     local gone = s:push({ op = CSSC, name = "gone", deadline = now + 1, known = true }, now)
     assert.is_true(s:remove(gone))
     assert.is_false(s:remove(gone))
@@ -65,11 +64,112 @@ describe("scheduler", function()
     s:push({ op = CSSC, name = "c", deadline = now + 0.7, known = true }, now)
     s:push({ op = CSSC, name = "d", deadline = now + 5, known = true }, now)
     local out, refused = drain(s, now)
-    assert.same({ "a" }, refused)
     assert.same({ "b" }, out)                            -- the one token went to b
+    -- a's window is already too close; c's would close before the next token (1 s).
+    assert.same({ "a", "c" }, refused)
     out, refused = drain(s, now + 1.01)
-    assert.same({ "c" }, refused)                        -- c's window closed while it waited
+    assert.same({}, refused)
     assert.same({ "d" }, out)
+  end)
+
+  it("refuses the least valuable work when the queue cannot meet every deadline", function()
+    -- 1 call/s: the k-th item gets its call k-1 seconds from now.
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
+    local now = 1000
+    local function push(name, deadline, priority, known)
+      s:push({ op = CSSC, name = name, deadline = now + deadline, priority = priority, known = known ~= false }, now)
+    end
+    -- Room for three calls by t+2.5, six ask; one deadline is only a guess, never
+    -- refused on. The three of lowest priority go, at once, whatever their
+    -- deadlines or arrival: each time the first that would miss is found, the
+    -- least valuable up to it makes room.
+    push("low-early", 0.5, 0)
+    push("high-1", 2.5, 5)
+    push("mid", 1.5, 1)
+    push("low-late", 2.4, 0)
+    push("high-2", 2.5, 5)
+    push("guess", 0.2, -9, false)
+    local out, refused = drain(s, now)
+    assert.same({ "low-early", "low-late", "mid" }, refused)
+    assert.same({ "guess" }, out)
+    local rest = {}
+    for t = 1, 3 do for _, n in ipairs((drain(s, now + t * 1.001))) do rest[#rest + 1] = n end end
+    assert.same({ "high-1", "high-2" }, rest)
+  end)
+
+  it("keeps its queue consistent through any mix of pushes, updates and removals", function()
+    -- Against a plain sorted list: order, size, items ahead, and which items
+    -- the feasibility rule refuses (brute force over the whole list).
+    math.randomseed(7)
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 4 }, latency = 0.25 }
+    local live = {}
+    local function sorted()
+      local l = {}
+      for it in pairs(live) do l[#l + 1] = it end
+      table.sort(l, function(a, b)
+        if a.deadline ~= b.deadline then return a.deadline < b.deadline end
+        if a.priority ~= b.priority then return a.priority > b.priority end
+        return a.seq < b.seq
+      end)
+      return l
+    end
+    local now = 5000
+    for round = 1, 3000 do
+      local r = math.random()
+      if r < 0.55 then
+        local it = s:push({ op = CSSC, deadline = now + math.random(0, 400) / 4, priority = math.random(0, 3),
+                            known = math.random() < 0.8 }, now)
+        live[it] = true
+      elseif r < 0.75 then
+        local it = next(live)
+        if it then s:update(it, now + math.random(0, 400) / 4, nil, math.random(0, 3)) end
+      elseif r < 0.9 then
+        local it = next(live)
+        if it then
+          assert.is_true(s:remove(it))
+          live[it] = nil
+        end
+      else
+        -- The model's own verdict: drop the least valuable of the prefix up to the
+        -- first known item that misses, until none does.
+        local l = sorted()
+        local want = {}
+        while true do
+          local miss
+          for i, it in ipairs(l) do
+            if it.known and it.deadline - (i - 1) / 4 < now + 0.25 then miss = i break end
+          end
+          if not miss then break end
+          local worst, wi
+          for i = 1, miss do
+            if l[i].known and (not worst or l[i].priority <= worst.priority) then worst, wi = l[i], i end
+          end
+          want[#want + 1] = worst
+          table.remove(l, wi)
+        end
+        local got = {}
+        s.store.take = function() return 1 end          -- no budget: only refusals
+        s:pump(now, function() error("no call expected") end, function(it) got[#got + 1] = it end)
+        assert.equal(#want, #got, "round " .. round)
+        for i = 1, #want do
+          assert.equal(want[i], got[i])
+          live[got[i]] = nil
+        end
+        now = now + 1
+      end
+      local l = sorted()
+      assert.equal(#l, s:depth(CSSC))
+      if round % 50 == 0 then
+        local items = s:items(CSSC)
+        for i = 1, #l do assert.equal(l[i], items[i]) end
+        local probe = now + math.random(0, 400) / 4
+        local n = 0
+        for _, it in ipairs(l) do
+          if it.deadline < probe or (it.deadline == probe and it.priority >= 2) then n = n + 1 end
+        end
+        assert.equal(n, s:ahead(CSSC, probe, 2))
+      end
+    end
   end)
 
   it("waits out not_before before an item competes for budget", function()

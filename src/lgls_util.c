@@ -1,7 +1,11 @@
 /* lgls_util.c - small helpers of gameliftstreams.core that Lua code needs and
  * Lua 5.4 lacks: SHA-256 of a string and the wall clock with sub-second
- * precision (the emulator names offers by their digest and runs timers on it). */
+ * precision (the emulator names offers by their digest and runs timers on it),
+ * random bytes from OpenSSL's CSPRNG and a constant-time comparison (the
+ * runtime's session tokens). */
 #include <time.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include "gls_private.h"
 #include "lgls.h"
 
@@ -23,7 +27,39 @@ static int l_time(lua_State *L) {
   return 1;
 }
 
+/* core.random_hex(nbytes) -> 2*nbytes lower-case hex characters of
+ * RAND_bytes output. nbytes is 1..1024; misuse raises, and so does a CSPRNG
+ * failure (there is no sensible fallback for a secret). */
+static int l_random_hex(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= 1024, 1, "byte count between 1 and 1024 expected");
+  unsigned char b[1024];
+  static const char hex[] = "0123456789abcdef";
+  if (RAND_bytes(b, (int)n) != 1) return luaL_error(L, "RAND_bytes failed");
+  luaL_Buffer buf;
+  char *out = luaL_buffinitsize(L, &buf, (size_t)n * 2);
+  for (lua_Integer i = 0; i < n; i++) {
+    out[2 * i] = hex[b[i] >> 4];
+    out[2 * i + 1] = hex[b[i] & 15];
+  }
+  OPENSSL_cleanse(b, (size_t)n);
+  luaL_pushresultsize(&buf, (size_t)n * 2);
+  return 1;
+}
+
+/* core.equal_ct(a, b) -> boolean: a == b, in time that depends only on the
+ * lengths (CRYPTO_memcmp), for comparing secrets or their digests. */
+static int l_equal_ct(lua_State *L) {
+  size_t na, nb;
+  const char *a = luaL_checklstring(L, 1, &na);
+  const char *b = luaL_checklstring(L, 2, &nb);
+  lua_pushboolean(L, na == nb && CRYPTO_memcmp(a, b, na) == 0);
+  return 1;
+}
+
 void gls_l_util_open(lua_State *L) {
-  static const luaL_Reg fns[] = {{"sha256_hex", l_sha256_hex}, {"time", l_time}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"sha256_hex", l_sha256_hex}, {"time", l_time},
+                                 {"random_hex", l_random_hex}, {"equal_ct", l_equal_ct},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

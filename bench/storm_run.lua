@@ -4,7 +4,7 @@
 --   BACKENDS=gls,plain  which backends (both by default)
 --   SEED=1              the storm's seed (same storm for every backend)
 --   STORM_DT=0.025      virtual seconds per clock step while anything is due
---   GC_EVERY=2          virtual seconds between memory samples (full collections)
+--   GC_EVERY=5          virtual seconds between memory samples (full collections)
 --   PLAIN_RETRY_QUOTA=1 0 = the plain backend ignores the SDK's retry quota
 -- See bench/storm for what is measured and printed.
 package.path = "bench/?.lua;" .. package.path
@@ -34,10 +34,19 @@ local WANT = {}
 for b in env("BACKENDS", "gls,plain"):gmatch("[^,%s]+") do WANT[b] = true end
 local SEED = assert(math.tointeger(tonumber(env("SEED", "1"))), "SEED: integer expected")
 local DT = assert(tonumber(env("STORM_DT", "0.025")), "STORM_DT: seconds expected")
-local GC_EVERY = assert(tonumber(env("GC_EVERY", "2")), "GC_EVERY: seconds expected")
+local GC_EVERY = assert(tonumber(env("GC_EVERY", "5")), "GC_EVERY: seconds expected")
 local PLAIN_QUOTA = env("PLAIN_RETRY_QUOTA", "1") ~= "0"
 
-local ctl = control.new(URL)
+local ctl = control.new(URL, { keep_alive = true })
+-- Wall time spent in control calls (blocking HTTP to the emulator), so the
+-- report can tell the storm's own cost from the harness's.
+local T = { control = 0 }
+local function timed(fn, ...)
+  local t0 = core.time()
+  local a, b = fn(ctl, ...)
+  T.control = T.control + (core.time() - t0)
+  return a, b
+end
 local function check(v, err, what)
   if not v then error(("%s: %s"):format(what or "emulator", tostring(err)), 2) end
   return v
@@ -66,6 +75,7 @@ end
 -- of 20 calls/s is back for StartStreamSession and CreateStreamSessionConnection.
 -- Fills p.sid and p.arn of every player; returns the storm's start (epoch s).
 local function setup(storm)
+  local t0 = core.time()
   check(ctl:reset(), nil, "reset")
   check(ctl:quotas{ StartStreamSession = 0, CreateStreamSessionConnection = 0 })
   check(ctl:request("POST", "/delays", { activation = 0 }))
@@ -94,8 +104,10 @@ local function setup(storm)
   end
   c:close()
   check(not failed, failed, "StartStreamSession")
+  T.setup_start = core.time() - t0
   check(ctl:advance(0))                       -- activation (delay 0) runs now
   for _, p in ipairs(players) do check(ctl:connect(p.sid), nil, "connect") end
+  T.setup_connect = core.time() - t0 - T.setup_start
   check(ctl:quotas{ StartStreamSession = QUOTA, CreateStreamSessionConnection = QUOTA })
   check(ctl:request("POST", "/delays", { activation = 1 }))
   return check(ctl:request("GET", "/clock")).now
@@ -165,7 +177,7 @@ function Run:answered(p, seq, digest, t, answer, err)
   self.lat[#self.lat + 1] = (now - t) * 1000
   self.recovery[#self.recovery + 1] = now - p.drop
   -- The device uses its answer: the session is CONNECTED again.
-  local ok = ctl:connect(p.sid)
+  local ok = timed(ctl.connect, p.sid)
   if not ok then self.connect_failed = self.connect_failed + 1 end
 end
 
@@ -225,11 +237,12 @@ local function run_backend(storm, name)
   for _, p in ipairs(players) do last_close = math.max(last_close, p.close) end
 
   local k, next_gc = 1, 0
+  T.control, T.backend, T.backend_control, T.gc = 0, 0, 0, 0
   local storm0 = core.time()
   while true do
     run.s = s
     while k <= n and drops[k].drop <= s do
-      check(ctl:disconnect(drops[k].sid), nil, "disconnect")
+      check(timed(ctl.disconnect, drops[k].sid), nil, "disconnect")
       k = k + 1
     end
     while heap[1] and heap[1].next_ask <= s do
@@ -247,11 +260,16 @@ local function run_backend(storm, name)
         if p.next_ask < p.close then model.heap_push(heap, p, by_ask) end
       end
     end
+    local tb, cb0 = core.time(), T.control
     backend:pump()
+    local tg = core.time()
+    T.backend = T.backend + (tg - tb)
+    T.backend_control = T.backend_control + (T.control - cb0)
     run.steps = run.steps + 1
     if s >= next_gc then
       sample()
       next_gc = s + GC_EVERY
+      T.gc = T.gc + (core.time() - tg)
     end
     if k > n and not heap[1] and (backend:outstanding() == 0 or s > last_close + 30) then break end
     -- The next step: DT, or straight to the next thing due when nothing is
@@ -264,7 +282,7 @@ local function run_backend(storm, name)
     if nxt == math.huge then nxt = s + 1 end
     local step = DT
     if nxt > s + DT then step = math.ceil((nxt - s) / DT) * DT end
-    check(ctl:advance(step))
+    check(timed(ctl.advance, step))
     s = s + step
   end
   sample()
@@ -286,6 +304,8 @@ local function run_backend(storm, name)
     bytes_per_session = math.max(0, math.floor(run.peak / n + 0.5)), asks = run.asks, errors = run.errors,
     others = others, stats = stats, steps = run.steps, samples = run.samples, virtual_s = s,
     setup_s = setup_s, storm_s = storm_s, wall_s = core.time() - wall0, connect_failed = run.connect_failed,
+    setup_start = T.setup_start, setup_connect = T.setup_connect, t_control = T.control, t_backend = T.backend,
+    t_backend_control = T.backend_control, t_gc = T.gc,
   }
   -- Cross-check the call counts with the emulator's own request log when it
   -- holds the whole run (it keeps the newest 100000 requests).
@@ -341,8 +361,10 @@ local function print_backend(r, opt, high_savable, storm)
       tostring(st.superseded), tostring(st.refused), tostring(st.deadline_misses))
   end
   say("        emulator request log %s", r.log_check)
-  say("        wall %.1f s (setup %.1f s, storm %.1f s for %.0f virtual s in %d steps)",
-    r.wall_s, r.setup_s, r.storm_s, r.virtual_s, r.steps)
+  say("        wall %.1f s: setup %.1f s (sessions started %.1f s, connected %.1f s), storm %.1f s for %.0f virtual s"
+    .. " in %d steps (control calls %.1f s, backend %.1f s of which control %.1f s, memory samples %.1f s)",
+    r.wall_s, r.setup_s, r.setup_start, r.setup_connect, r.storm_s, r.virtual_s, r.steps, r.t_control, r.t_backend,
+    r.t_backend_control, r.t_gc)
 end
 
 local KEYS = { "saved", "optimum", "saved_high", "high", "calls", "throttled", "misrouted", "p99_ms",

@@ -199,7 +199,7 @@ function M.gls(opts)
   local events = self.events
   self.rt = runtime.new{
     client = opts.client, policy_source = M.POLICY, now = opts.clock,
-    stream_group = opts.stream_group, application = opts.application,
+    stream_group = opts.stream_group, application = opts.application, status_interval = opts.status_interval,
     log = opts.log or function(r)
       local k = r.event == "decision" and ("decision:" .. tostring(r.action)) or r.event
       events[k] = (events[k] or 0) + 1

@@ -158,32 +158,36 @@ function M.quantile(list, q)
   return s[rank]
 end
 
---- An SDP-like WebRTC offer of realistic size (~1.2 KB), unique per
--- (storm seed, player, offer number). Its contents only need to differ: the
--- emulator answers an offer by naming its SHA-256.
+-- An SDP-like WebRTC offer of realistic size (~1.3 KB), unique per (storm
+-- seed, player, offer number). Its contents only need to differ: the emulator
+-- answers an offer by naming its SHA-256. Built from a template (a storm
+-- makes a few hundred thousand offers).
+local OFFER = table.concat({
+  "v=0",
+  "o=- %d%06d 2 IN IP4 127.0.0.1",
+  "s=-", "t=0 0", "a=group:BUNDLE 0 1 2", "a=extmap-allow-mixed", "a=msid-semantic: WMS",
+  "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "c=IN IP4 0.0.0.0",
+  "a=ice-ufrag:%s", "a=ice-pwd:storm%s", "a=ice-options:trickle",
+  "a=fingerprint:sha-256 %s",
+  "a=setup:actpass", "a=mid:0", "a=sctp-port:5000", "a=max-message-size:262144",
+  "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 100 101 127 121 125 107 108 109 124 120 123 119 114 115 116",
+  "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:%s",
+  "a=ice-pwd:storm%s", "a=mid:1", "a=recvonly", "a=rtcp-mux", "a=rtcp-rsize",
+  "a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 goog-remb", "a=rtcp-fb:96 transport-cc", "a=rtcp-fb:96 ccm fir",
+  "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli", "a=rtpmap:97 rtx/90000", "a=fmtp:97 apt=96",
+  "a=rtpmap:98 VP9/90000", "a=fmtp:98 profile-id=0", "a=rtpmap:100 H264/90000",
+  "a=fmtp:100 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+  "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126", "c=IN IP4 0.0.0.0",
+  "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:%s", "a=ice-pwd:storm%s",
+  "a=mid:2", "a=recvonly", "a=rtcp-mux", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1",
+  "",
+}, "\r\n")
+
 function M.offer(seed, i, n)
   local h = ("%08x%08x%08x"):format(seed, i, n)
-  local lines = {
-    "v=0",
-    ("o=- %d%06d 2 IN IP4 127.0.0.1"):format(i, n),
-    "s=-", "t=0 0", "a=group:BUNDLE 0 1 2", "a=extmap-allow-mixed", "a=msid-semantic: WMS",
-    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "c=IN IP4 0.0.0.0",
-    "a=ice-ufrag:" .. h:sub(17, 24), "a=ice-pwd:storm" .. h, "a=ice-options:trickle",
-    "a=fingerprint:sha-256 " .. (h .. h):upper():gsub("(%x%x)", "%1:"):sub(1, -2),
-    "a=setup:actpass", "a=mid:0", "a=sctp-port:5000", "a=max-message-size:262144",
-    "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 100 101 127 121 125 107 108 109 124 120 123 119 114 115 116",
-    "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:" .. h:sub(17, 24),
-    "a=ice-pwd:storm" .. h, "a=mid:1", "a=recvonly", "a=rtcp-mux", "a=rtcp-rsize",
-    "a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 goog-remb", "a=rtcp-fb:96 transport-cc", "a=rtcp-fb:96 ccm fir",
-    "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli", "a=rtpmap:97 rtx/90000", "a=fmtp:97 apt=96",
-    "a=rtpmap:98 VP9/90000", "a=fmtp:98 profile-id=0", "a=rtpmap:100 H264/90000",
-    "a=fmtp:100 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
-    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126", "c=IN IP4 0.0.0.0",
-    "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:" .. h:sub(17, 24), "a=ice-pwd:storm" .. h,
-    "a=mid:2", "a=recvonly", "a=rtcp-mux", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1",
-    "",
-  }
-  return table.concat(lines, "\r\n")
+  local ufrag = h:sub(17, 24)
+  local fp = (h .. h):upper():gsub("(%x%x)", "%1:"):sub(1, -2)
+  return OFFER:format(i, n, ufrag, h, fp, ufrag, h, ufrag, h)
 end
 
 return M

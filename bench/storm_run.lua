@@ -6,6 +6,7 @@
 --   STORM_DT=0.025      virtual seconds per clock step while anything is due
 --   GC_EVERY=5          virtual seconds between memory samples (full collections)
 --   PLAIN_RETRY_QUOTA=1 0 = the plain backend ignores the SDK's retry quota
+--   STATUS_INTERVAL=    the runtime's status_interval (seconds between sweeps; its default)
 -- See bench/storm for what is measured and printed.
 package.path = "bench/?.lua;" .. package.path
 local core = require "gameliftstreams.core"
@@ -36,6 +37,7 @@ local SEED = assert(math.tointeger(tonumber(env("SEED", "1"))), "SEED: integer e
 local DT = assert(tonumber(env("STORM_DT", "0.025")), "STORM_DT: seconds expected")
 local GC_EVERY = assert(tonumber(env("GC_EVERY", "5")), "GC_EVERY: seconds expected")
 local PLAIN_QUOTA = env("PLAIN_RETRY_QUOTA", "1") ~= "0"
+local STATUS_INTERVAL = tonumber(env("STATUS_INTERVAL", ""))
 
 local ctl = control.new(URL, { keep_alive = true })
 -- Wall time spent in control calls (blocking HTTP to the emulator), so the
@@ -210,7 +212,8 @@ local function run_backend(storm, name)
   local base = collectgarbage("count") * 1024
   local backend
   if name == "gls" then
-    backend = backends.gls{ client = counting, clock = clock, stream_group = SG, application = APP }
+    backend = backends.gls{ client = counting, clock = clock, stream_group = SG, application = APP,
+                            status_interval = STATUS_INTERVAL }
     for _, p in ipairs(players) do backend:track(p, p.arn) end
   else
     backend = backends.plain{ client = counting, clock = clock, stream_group = SG, retry_quota = PLAIN_QUOTA,

@@ -39,7 +39,9 @@
 --   * string methods (("x"):rep(n)) use the sandbox's string table during a
 --     call; string.rep refuses results larger than the memory budget.
 --     setmetatable refuses __gc (a finalizer would run later, unbounded), and
---     getmetatable sees only tables.
+--     getmetatable sees only tables. xpcall runs its message handler after the
+--     error, as ordinary code (Lua runs it inside the raise, where the count hook
+--     cannot fire).
 --   * whatever a hook returns is copied as plain data (strings, numbers,
 --     booleans, tables of those, depth <= 8), read with next/rawget, so no
 --     metamethod of the policy ever runs outside its budget.
@@ -93,8 +95,17 @@ end
 local function make_env(self)
   local env = {}
   for _, k in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
-                       "rawlen", "rawset", "select", "tonumber", "tostring", "type", "xpcall" }) do
+                       "rawlen", "rawset", "select", "tonumber", "tostring", "type" }) do
     env[k] = _G[k]
+  end
+  -- Lua runs a message handler inside the error's raise, where a count hook that
+  -- raised cannot fire again: a handler that loops would never be stopped. The
+  -- sandbox's xpcall calls the handler afterwards, as ordinary code.
+  env.xpcall = function(f, handler, ...)
+    if type(handler) ~= "function" then error("bad argument #2 to 'xpcall' (function expected)", 2) end
+    local res = table.pack(pcall(f, ...))
+    if res[1] then return table.unpack(res, 1, res.n) end
+    return false, handler(res[2])
   end
   env.setmetatable = function(t, mt)
     if type(mt) == "table" and rawget(mt, "__gc") ~= nil then

@@ -17,7 +17,8 @@
 -- spends the account's budget on the most urgent work first. Each answer goes
 -- to the requester whose offer it answers, and to no other.
 --
--- Options of runtime.new (only `client` is required):
+-- runtime.new(opts) -> runtime | nil, err (err.code "PolicyLoad": the policy file is
+-- missing or broken). Options (only `client` is required):
 --   client           a gameliftstreams client; only client:start, pollfd, timeout, step
 --                    are used. Give it max_attempts = 1: the runtime retries itself,
 --                    within the budget and the deadline.
@@ -47,30 +48,43 @@
 --       cb({ token = "<64 hex>", session = "<ARN>" }) once the session is starting
 --   rt:answer(token, wait_seconds, cb)
 --       cb({ SignalResponse = }) once known; cb(nil, NotReady 202) when wait runs out
---   rt:reconnect(token, offer, client, cb)
+--   rt:reconnect(token, offer, client, cb[, opts])
 --       cb({ SignalResponse =, token = "<new 64 hex>" }): the old token dies. After a
 --       "restart" decision the result also has session = the new session's ARN.
+--       opts.rotate = false keeps the token (the Web SDK sample's client keeps it in
+--       its page URL); takeover then cannot tell the old device apart.
 --   rt:terminate(token, client, cb) -> cb(true)
 --   rt:track{ arn =, status =, connection_timeout =, owner =, device =, attributes =,
---             application = } -> token   (a session started elsewhere)
+--             application =, priority = } -> token   (a session started elsewhere)
 --   rt:reload([path]) -> true | nil, err  (the old policy stays on failure; sessions stay)
 --   rt:pollfd()  rt:timeout() -> seconds | nil  rt:step([seconds]) -> callbacks run
---   rt:in_flight() -> API calls in flight   rt:stats()  rt:close()
+--   rt:in_flight() -> API calls in flight   rt:close()
+--   rt:stats() -> { sessions, queue (items waiting for budget or their time), calls =
+--       { [op] = { ok, throttled, failed } }, budget_used (CreateStreamSessionConnection
+--       calls in the last second / its rate), budget = { [op] = { rate, used } }, rates,
+--       deadline_misses (DeadlineExceeded given, at arrival or from the queue), superseded,
+--       refused (requests refused at arrival: authentication, policy or deadline),
+--       policy_errors, latency = { p50, p99 } (seconds from a reconnect request to its
+--       answer, over the last 1024) }
 -- Errors (cb(nil, err), err = { code, message, status, retryable }): NotFound 404
 -- (unknown or dead token), Forbidden 403 (authenticate or the policy refused; message
 -- = reason), Superseded 409 (a newer reconnect for the session came), TakenOver 409
 -- (another device took the session over; also what a taken-over token gets
--- afterwards), DeadlineExceeded 410, SessionEnded 410, Withheld 403 (on_answer kept
--- the answer from the requester), BadRequest 400, NotReady 202, Cancelled (rt:close),
--- or the API's own error.
+-- afterwards), DeadlineExceeded 410 (the window closes before a call can be made: at
+-- arrival, or as soon as the queue cannot meet every known window and this is its
+-- least valuable work; see gameliftstreams.scheduler), SessionEnded 410, Withheld 403
+-- (on_answer kept the answer from the requester), BadRequest 400, NotReady 202,
+-- Cancelled (rt:close), or the API's own error.
 --
 -- Policy hooks and their defaults (see gameliftstreams.policy for the sandbox):
---   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate"|"answer",
---                          client =, session = (not for start) }      default true
+--   authenticate(request)  request = { kind = "start"|"reconnect"|"terminate",
+--                          client =, session = (not for start) }      default (no hook) true
 --   on_start(ctx)          ctx = { request =, requester =, now =, queue = }   default start
---   on_reconnect(ctx)      ctx = { session = { arn, status, owner, device, deadline,
---                          reconnects, priority, attributes }, requester =, now =, queue =
---                          { depth, rate, wait } }      default: reconnect if the requester
+--   on_reconnect(ctx)      ctx = { session = { arn, status, owner, device, deadline (learnt,
+--                          or nil), reconnects, priority, attributes }, requester =, now =,
+--                          deadline = (learnt, or its lower bound), deadline_known =,
+--                          queue = { depth, rate, wait = depth / rate, ahead (items that
+--                          would go first), wait_ahead } }   default: reconnect if the requester
 --                          is the owner (same client id, or the session has none), else
 --                          reject "not the session's owner"
 --   priority(ctx)          same ctx                     default: the request's priority or 0
@@ -84,7 +98,9 @@
 --   on_answer(ctx, answer) default { deliver = "requester" }; "owner" keeps the answer for
 --                          rt:answer with the owner's token (no rotation); "drop" discards it
 -- A hook that fails, runs out of budget or returns something invalid is logged
--- (event "policy_error", with the traceback) and its default applies.
+-- (event "policy_error", with the traceback) and its default applies; one that
+-- returns nothing leaves the decision to the default. The exception is
+-- authenticate, which fails closed: a failing hook, or anything but true, refuses.
 --
 -- Status is learnt by sweeps: status_interval seconds after the last one ended,
 -- ListStreamSessions{Identifier, Status, MaxResults = 100} page after page, for each
@@ -194,10 +210,11 @@ function M.new(opts)
       error(("bad option '%s' to 'new' (function expected)"):format(k), 2)
     end
   end
-  for _, k in ipairs({ "status_interval", "full_sweep_interval", "answer_latency", "settle", "hook_instructions",
-                       "hook_memory_kb" }) do
+  for _, k in ipairs({ "status_interval", "full_sweep_interval", "answer_latency", "settle" }) do
     check_number(opts, k, 0)
   end
+  check_number(opts, "hook_instructions", 1)
+  check_number(opts, "hook_memory_kb", 1)
   if opts.policy ~= nil and type(opts.policy) ~= "string" then
     error("bad option 'policy' to 'new' (path expected)", 2)
   end
@@ -223,7 +240,7 @@ function M.new(opts)
   self.sched = scheduler.new{ store = store, rates = opts.rates, bursts = opts.bursts, latency = self.latency }
   if opts.policy or opts.policy_source then
     local p, err = self:_load_policy(opts.policy, opts.policy_source)
-    if not p then error("cannot load the policy: " .. err.message, 2) end
+    if not p then return nil, new_error("PolicyLoad", nil, err.message) end
     self.policy = p
   end
   return self
@@ -335,12 +352,20 @@ local function is_owner(rec, who)
   return rec.owner == nil or rec.owner == who.id
 end
 
-function Runtime:queue_info(op)
+-- What a policy sees of op's queue: depth, rate, wait (depth / rate) and, given
+-- a deadline and priority, ahead (items that would go first) and wait_ahead.
+function Runtime:queue_info(op, deadline, priority)
   local depth, rate = self.sched:depth(op), self.sched:rate(op)
-  return { depth = depth, rate = rate, wait = depth / rate }
+  local q = { depth = depth, rate = rate, wait = depth / rate }
+  if deadline then
+    q.ahead = self.sched:ahead(op, deadline, priority)
+    q.wait_ahead = q.ahead / rate
+  end
+  return q
 end
 
--- Calls policy hook `name`; -> true, results | nil (absent, failed: the default applies).
+-- Calls policy hook `name` -> true, results | nil (no such hook) | false (it failed:
+-- logged). A hook returning nothing leaves the decision to the default, silently.
 function Runtime:hook(name, ...)
   local p = self.policy
   if not p or not p:has(name) then return nil end
@@ -353,7 +378,7 @@ function Runtime:hook(name, ...)
     local e = res[2]
     self.counts.policy_errors = self.counts.policy_errors + 1
     self:emit({ event = "policy_error", hook = name, code = e.code, error = e.message, traceback = e.traceback })
-    return nil
+    return false
   end
   return true, table.unpack(res, 2, res.n)
 end
@@ -364,20 +389,23 @@ function Runtime:policy_invalid(name, what)
               error = "invalid decision: " .. what })
 end
 
+-- No authenticate hook: everyone is. A hook that fails (or returns anything but
+-- true) refuses: authentication fails closed, or a request crafted to crash the
+-- hook would get through.
 function Runtime:authenticate(request)
   local ok, allowed, reason = self:hook("authenticate", request)
-  if not ok then return true end
+  if ok == nil then return true end
+  if ok == false then return false, "authentication failed (policy error)" end
   if allowed == true then return true end
-  if allowed == false or allowed == nil then
-    return false, type(reason) == "string" and reason or "not authenticated"
+  if allowed ~= false and allowed ~= nil then
+    self:policy_invalid("authenticate", "true or false, reason expected")
   end
-  self:policy_invalid("authenticate", "true or false, reason expected")
-  return true
+  return false, type(reason) == "string" and reason or "not authenticated"
 end
 
 function Runtime:priority_of(ctx, fallback)
   local ok, p = self:hook("priority", ctx)
-  if ok then
+  if ok and p ~= nil then
     if type(p) == "number" and p == p and p > -HUGE and p < HUGE then return p end
     self:policy_invalid("priority", "a finite number expected")
   end
@@ -405,6 +433,9 @@ function Runtime:dispatch(item)
       if l and l.work == item then l.work = nil end
       return self:deliver(item.cb, nil, new_error("SessionEnded", 410, "the stream session ended"))
     end
+    -- One ClientToken per offer, made when first sent: a retry of the same offer
+    -- is idempotent, and a queued item does not carry it.
+    item.ctoken = item.ctoken or core.uuid4()
     input = { Identifier = rec.group, StreamSessionIdentifier = rec.arn, SignalRequest = item.offer,
               ClientToken = item.ctoken }
   elseif k == "start" or k == "restart_start" then
@@ -484,7 +515,7 @@ function Runtime:retry(item, err, rec)
   local perr = { code = err.code, message = err.message, status = err.status, retryable = err.retryable }
   local retry, delay
   local ok, d = self:hook("on_retry", ctx, perr, attempt)
-  if ok then
+  if ok and d ~= nil then
     if type(d) == "table" and (d.delay == nil or (type(d.delay) == "number" and d.delay >= 0 and d.delay <= 3600)) then
       retry, delay = d.retry == true, d.delay or 0
     else
@@ -592,7 +623,7 @@ function Runtime:start(req, client, cb)
   local ctx = { request = request, requester = who, now = now, queue = self:queue_info(START) }
   local action, reason = "start", nil
   local ok, d = self:hook("on_start", ctx)
-  if ok then
+  if ok and d ~= nil then
     if type(d) == "table" and (d.action == "start" or d.action == "reject") then
       action, reason = d.action, d.reason
     else
@@ -762,10 +793,11 @@ end
 
 local RECONNECT_ACTIONS = { reconnect = true, later = true, reject = true, takeover = true, restart = true }
 
-function Runtime:reconnect(token, offer, client, cb)
+function Runtime:reconnect(token, offer, client, cb, opts)
   if type(token) ~= "string" then arg_error("reconnect", 1, "string", token) end
   if type(offer) ~= "string" then arg_error("reconnect", 2, "string", offer) end
   if type(cb) ~= "function" then arg_error("reconnect", 4, "function", cb) end
+  if opts ~= nil and type(opts) ~= "table" then arg_error("reconnect", 5, "table or nil", opts) end
   self:check_open("reconnect")
   local who = requester(client, "reconnect", 3)
   local now = self.now()
@@ -792,11 +824,12 @@ function Runtime:reconnect(token, offer, client, cb)
     return self:deliver(cb, nil, new_error("DeadlineExceeded", 410,
       "the reconnection window closes before a connection can be made"))
   end
-  local ctx = { session = view(rec), requester = who, now = now, queue = self:queue_info(CSSC),
-                request = { kind = "reconnect" } }
+  local ctx = { session = view(rec), requester = who, now = now,
+                queue = self:queue_info(CSSC, deadline, rec.priority or 0),
+                request = { kind = "reconnect" }, deadline = deadline, deadline_known = known }
   local d
   local ok, pd = self:hook("on_reconnect", ctx)
-  if ok then
+  if ok and pd ~= nil then
     if type(pd) == "table" and RECONNECT_ACTIONS[pd.action]
         and (pd.action ~= "later" or (type(pd.delay) == "number" and pd.delay >= 0 and pd.delay <= 3600)) then
       d = pd
@@ -818,7 +851,8 @@ function Runtime:reconnect(token, offer, client, cb)
   end
   if d.action == "restart" then return self:restart(rec, offer, who, cb, prio) end
   local item = { op = CSSC, kind = "reconnect", arn = arn, offer = offer, cb = cb, who = who, priority = prio,
-                 deadline = deadline, known = known, t0 = now, ctoken = core.uuid4() }
+                 deadline = deadline, known = known, t0 = now,
+                 keep = opts and opts.rotate == false and token or nil }
   if d.action == "later" then item.not_before = now + d.delay end
   local l = self:live_of(arn)
   local told = new_error("Superseded", 409, "a newer reconnect request for this stream session came")
@@ -946,7 +980,7 @@ function HANDLERS.reconnect(self, item, out, err)
   local ctx = { session = view(rec), requester = item.who, now = now }
   local deliver = "requester"
   local ok, d = self:hook("on_answer", ctx, answer)
-  if ok then
+  if ok and d ~= nil then
     if type(d) == "table" and (d.deliver == "requester" or d.deliver == "owner" or d.deliver == "drop") then
       deliver = d.deliver
     else
@@ -960,8 +994,9 @@ function HANDLERS.reconnect(self, item, out, err)
               latency = now - item.t0 })
   if deliver == "requester" then
     local old_hash = rec.token
-    local token = self:mint(rec)
-    if item.takeover then
+    local token = item.keep
+    if not (token and core.equal_ct(old_hash, core.sha256_hex(token))) then token = self:mint(rec) end
+    if item.takeover and token ~= item.keep then
       if rec.tomb then self.store:drop_token(rec.tomb) end
       rec.tomb = old_hash
       self.store:put_token(old_hash, arn)
@@ -1020,6 +1055,9 @@ function Runtime:track(t)
   if type(t.arn) ~= "string" or not group_of(t.arn) and not (t.stream_group or self.stream_group) then
     error("bad argument #1 to 'track' (arn of a stream session expected)", 2)
   end
+  if t.priority ~= nil and (type(t.priority) ~= "number" or t.priority ~= t.priority) then
+    error("bad argument #1 to 'track' (priority must be a number)", 2)
+  end
   local timeout = t.connection_timeout or 120
   if type(timeout) ~= "number" or timeout <= 0 then
     error("bad argument #1 to 'track' (connection_timeout: seconds > 0 expected)", 2)
@@ -1032,7 +1070,7 @@ function Runtime:track(t)
   local rec = {
     arn = t.arn, group = group_of(t.arn) or t.stream_group or self.stream_group, app = t.application,
     status = status, owner = t.owner, device = t.device, attributes = flat(t.attributes), timeout = timeout,
-    reconnects = 0, priority = 0, changed = now, seen = now,
+    reconnects = 0, priority = t.priority or 0, changed = now, seen = now,
   }
   if status == PENDING then
     rec.deadline = now + timeout
@@ -1147,7 +1185,14 @@ function Runtime:learn(rec, status, last_updated, sent)
   local old = rec.status
   if status ~= PENDING then rec.seen = now end
   if GONE[status] then return self:end_session(rec, status, "status") end
-  if old == status and not (status == PENDING and rec.estimated) then return end
+  if old == status and not (status == PENDING and rec.estimated) then
+    -- A failed answer fetch is tried again while someone waits for it.
+    local l = self.live[rec.arn]
+    if rec.fetch and not rec.answer and status ~= "ACTIVATING" and l and l.waiters and l.waiters[1] then
+      self:fetch(rec)
+    end
+    return
+  end
   rec.status = status
   if status == PENDING then
     local at = type(last_updated) == "number" and last_updated or now
@@ -1161,9 +1206,7 @@ function Runtime:learn(rec, status, last_updated, sent)
   local l = self.live[rec.arn]
   local it = l and l.work
   if it and self.sched:queued(it) then
-    it.known = rec.deadline ~= nil
-    it.deadline = rec.deadline or self:deadline_bound(rec, now)
-    self.sched:update(it)
+    self.sched:update(it, rec.deadline or self:deadline_bound(rec, now), rec.deadline ~= nil)
   end
   if rec.fetch and not rec.answer and status ~= "ACTIVATING" then self:fetch(rec) end
   if old ~= status then self:on_status(rec, old, status) end
@@ -1237,8 +1280,9 @@ function Runtime:timeout()
   return t
 end
 
---- Does whatever is due, waits at most `seconds` (default 0) for the network,
--- and does what that brought. Returns the number of callbacks run.
+--- Does whatever is due, waits at most `seconds` (default 0) for the network
+-- or the next timer (never past timeout()), and does what that brought.
+-- Returns the number of callbacks run.
 function Runtime:step(seconds)
   seconds = seconds or 0
   if type(seconds) ~= "number" or seconds < 0 or seconds ~= seconds then
@@ -1248,7 +1292,12 @@ function Runtime:step(seconds)
   local wait = seconds
   local t = self:timeout()
   if t and t < wait then wait = t end
-  if wait > 0 or self.inflight and next(self.inflight) then self.client:step(wait) end
+  if next(self.inflight) then
+    self.client:step(wait)
+  elseif wait > 0 then
+    -- Nothing in flight: only time can bring work (the client would not wait).
+    core.sleep(wait)
+  end
   return n + self:run_ready()
 end
 
@@ -1327,8 +1376,8 @@ function Runtime:close()
     add(item.cb)
     item.cb = nil
   end
-  for _, q in pairs(self.sched.queues) do
-    for _, item in ipairs(q) do
+  for _, op in ipairs(self.sched.ops) do
+    for _, item in ipairs(self.sched:items(op)) do
       add(item.cb)
       item.cb = nil
     end

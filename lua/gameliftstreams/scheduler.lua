@@ -5,19 +5,35 @@
 --     local s = scheduler.new{ store = store, rates = { CreateStreamSessionConnection = 20 },
 --                              latency = 0.5 }
 --     s:push(item, now)         -- item = { op=, deadline=, known=, priority=, not_before= }
---     s:update(item)            -- its deadline or priority changed
+--     s:update(item, deadline, known, priority)   -- new figures for a queued item
 --     s:remove(item)            -- no longer wanted -> true if it was queued
 --     s:pump(now, dispatch, refuse) -> seconds until more can be done, or nil (nothing queued)
 --     s:throttled(op, now)      -- the service said ThrottlingException: lower op's rate by 10%
+--     s:ahead(op, deadline, priority) -> items a new one would wait behind
 --
 -- One queue per operation (each operation has its own quota, so a spent
--- budget for one never holds back another). A queue is a binary heap ordered
--- by deadline (earliest first; math.huge = none), then priority (higher
--- first), then arrival. pump() refuses, without spending budget, every item
--- at the head whose deadline is known (item.known) and closes before
--- now + latency, then gives each head item a call from the store's token
--- bucket (store:take) while there is one. Items with not_before wait in a
--- separate heap until then. All operations are O(log n).
+-- budget for one never holds back another). A queue is ordered by deadline
+-- (earliest first; math.huge = none), then priority (higher first), then
+-- arrival, and is served from the front, one call per token of the store's
+-- bucket for the operation (store:take).
+--
+-- Deadlines are kept feasible. At the operation's current rate r, the k-th
+-- item in the queue gets its call about (k-1)/r seconds from now; if some item
+-- whose deadline is known (item.known) would then miss it (k/r + latency past
+-- its deadline), the queue is over capacity, and waiting would only let an
+-- arbitrary item expire. Instead pump() refuses at once, without spending
+-- budget, the item of lowest priority among those up to the first one that
+-- would miss (the latest of them on a tie), and again until every known
+-- deadline can be met. That keeps the most work that can be done (refusing
+-- any one item of that prefix makes room), and makes it the most valuable:
+-- higher-priority work is never refused while lower-priority work is queued
+-- ahead of it. An item whose deadline is only a guess (known false) counts
+-- for the room it takes but is never refused on it. Items with not_before wait
+-- in a separate heap until then.
+--
+-- A queue is a treap whose nodes carry their subtree's size, the least slack
+-- (deadline - items ahead / rate) of its known items and its least valuable known
+-- item, so every operation is O(log n); a rate change recomputes them, O(n).
 --
 -- Rates are calls per second per operation (default 20). On throttling the
 -- rate drops by 10% (floor 1/s); every `recover` seconds (default 5) without
@@ -28,27 +44,172 @@ M.DEFAULT_RATE = 20
 M.OPERATIONS = { "CreateStreamSessionConnection", "StartStreamSession", "ListStreamSessions",
                  "TerminateStreamSession", "GetStreamSession" }
 
----------------------------------------------------------------- heaps
+local HUGE = math.huge
 
--- Heap entries carry their own index (item._h) and heap (item._q), so an
--- item can be moved or removed in O(log n).
+---------------------------------------------------------------- queue order
+
 local function before(a, b)
   if a.deadline ~= b.deadline then return a.deadline < b.deadline end
   if a.priority ~= b.priority then return a.priority > b.priority end
   return a.seq < b.seq
 end
 
+---------------------------------------------------------------- treaps
+-- Node fields (on the item itself): _l, _r children, _n size (set only while
+-- queued), _mn least slack of the known items (positions counted within the
+-- subtree), _pi least valuable known item (lowest priority; the later one on a
+-- tie). The heap weight is a hash of item.seq, not a field: a queued item's
+-- table stays at 16 fields, which matters with 20,000 of them.
+
+local function size(t) return t and t._n or 0 end
+
+-- murmur3's finalizer: a well-mixed weight from the arrival number.
+local function weight(t)
+  local h = t.seq & 0xffffffff
+  h = h ~ (h >> 16)
+  h = (h * 0x85ebca6b) & 0xffffffff
+  h = h ~ (h >> 13)
+  h = (h * 0xc2b2ae35) & 0xffffffff
+  return h ~ (h >> 16)
+end
+
+local function pull(t, c)
+  local l, r = t._l, t._r
+  local nl = l and l._n or 0
+  t._n = nl + 1 + (r and r._n or 0)
+  local mn = t.known and t.deadline - c * nl or HUGE
+  if l and l._mn < mn then mn = l._mn end
+  if r then
+    local v = r._mn - c * (nl + 1)
+    if v < mn then mn = v end
+  end
+  t._mn = mn
+  local best = l and l._pi
+  if t.known and (not best or t.priority <= best.priority) then best = t end
+  local rb = r and r._pi
+  if rb and (not best or rb.priority <= best.priority) then best = rb end
+  t._pi = best
+end
+
+local function rot_right(t, c)
+  local l = t._l
+  t._l = l._r
+  pull(t, c)
+  l._r = t
+  pull(l, c)
+  return l
+end
+
+local function rot_left(t, c)
+  local r = t._r
+  t._r = r._l
+  pull(t, c)
+  r._l = t
+  pull(r, c)
+  return r
+end
+
+local function insert(t, x, c)
+  if not t then
+    x._l, x._r = nil, nil
+    pull(x, c)
+    return x
+  end
+  if before(x, t) then
+    t._l = insert(t._l, x, c)
+    if weight(t._l) > weight(t) then return rot_right(t, c) end
+  else
+    t._r = insert(t._r, x, c)
+    if weight(t._r) > weight(t) then return rot_left(t, c) end
+  end
+  pull(t, c)
+  return t
+end
+
+local function merge(a, b, c)
+  if not a then return b end
+  if not b then return a end
+  if weight(a) > weight(b) then
+    a._r = merge(a._r, b, c)
+    pull(a, c)
+    return a
+  end
+  b._l = merge(a, b._l, c)
+  pull(b, c)
+  return b
+end
+
+local function delete(t, x, c)
+  if t == x then return merge(t._l, t._r, c) end
+  if before(x, t) then t._l = delete(t._l, x, c) else t._r = delete(t._r, x, c) end
+  pull(t, c)
+  return t
+end
+
+local function first(t)
+  if not t then return nil end
+  while t._l do t = t._l end
+  return t
+end
+
+-- The first known item (in queue order) whose slack is under thr, and its
+-- rank (1 = the front); `off` items come before subtree t.
+local function first_miss(t, thr, c, off)
+  if not t or t._mn - c * off >= thr then return nil end
+  local hit, k = first_miss(t._l, thr, c, off)
+  if hit then return hit, k end
+  local before_t = off + size(t._l)
+  if t.known and t.deadline - c * before_t < thr then return t, before_t + 1 end
+  return first_miss(t._r, thr, c, before_t + 1)
+end
+
+-- The least valuable known item among the first k of subtree t.
+local function least_in(t, k)
+  if not t or k <= 0 then return nil end
+  local nl = size(t._l)
+  if k <= nl then return least_in(t._l, k) end
+  local best = t._l and t._l._pi
+  if t.known and (not best or t.priority <= best.priority) then best = t end
+  local rb = least_in(t._r, k - nl - 1)
+  if rb and (not best or rb.priority <= best.priority) then best = rb end
+  return best
+end
+
+-- How many items of t come before a new one with this deadline and priority
+-- (after those of equal deadline and priority: it would arrive last).
+local function count_before(t, deadline, priority)
+  local n = 0
+  while t do
+    if t.deadline < deadline or (t.deadline == deadline and t.priority >= priority) then
+      n = n + size(t._l) + 1
+      t = t._r
+    else
+      t = t._l
+    end
+  end
+  return n
+end
+
+local function recompute(t, c)
+  if not t then return end
+  recompute(t._l, c)
+  recompute(t._r, c)
+  pull(t, c)
+end
+
+---------------------------------------------------------------- the delayed heap
+
 local function due_before(a, b)
   if a.not_before ~= b.not_before then return a.not_before < b.not_before end
   return a.seq < b.seq
 end
 
-local function up(h, i, less)
+local function hup(h, i)
   local e = h[i]
   while i > 1 do
     local p = i // 2
     local pe = h[p]
-    if not less(e, pe) then break end
+    if not due_before(e, pe) then break end
     h[i] = pe
     pe._h = i
     i = p
@@ -57,15 +218,15 @@ local function up(h, i, less)
   e._h = i
 end
 
-local function down(h, i, less)
+local function hdown(h, i)
   local n = #h
   local e = h[i]
   while true do
     local c = 2 * i
     if c > n then break end
-    if c < n and less(h[c + 1], h[c]) then c = c + 1 end
+    if c < n and due_before(h[c + 1], h[c]) then c = c + 1 end
     local ce = h[c]
-    if not less(ce, e) then break end
+    if not due_before(ce, e) then break end
     h[i] = ce
     ce._h = i
     i = c
@@ -74,22 +235,16 @@ local function down(h, i, less)
   e._h = i
 end
 
-local function hpush(h, e, less)
-  h[#h + 1] = e
-  e._q = h
-  up(h, #h, less)
-end
-
-local function hremove(h, e, less)
+local function hremove(h, e)
   local i = e._h
   local n = #h
   local last = h[n]
   h[n] = nil
-  e._h, e._q = nil, nil
+  e._h = nil
   if i == n then return end
   h[i] = last
   last._h = i
-  if i > 1 and less(last, h[i // 2]) then up(h, i, less) else down(h, i, less) end
+  if i > 1 and due_before(last, h[i // 2]) then hup(h, i) else hdown(h, i) end
 end
 
 ---------------------------------------------------------------- scheduler
@@ -99,7 +254,7 @@ Scheduler.__index = Scheduler
 Scheduler.__name = "gameliftstreams.scheduler"
 
 local function check_rate(op, v, what)
-  if type(v) ~= "number" or v <= 0 or v ~= v or v == math.huge then
+  if type(v) ~= "number" or v <= 0 or v ~= v or v == HUGE then
     error(("bad option '%s' to 'new' (%s: calls per second > 0 expected)"):format(what, tostring(op)), 3)
   end
 end
@@ -126,56 +281,101 @@ function M.new(opts)
   return self
 end
 
+-- queue = { root =, op =, c = seconds per call at the rate the tree was built for }
 local function queue(self, op)
   local q = self.queues[op]
   if not q then
-    q = {}
-    self.queues[op] = q
-    self.ops[#self.ops + 1] = op
     if not self.base[op] then
       self.base[op] = M.DEFAULT_RATE
       self.rates[op] = M.DEFAULT_RATE
     end
+    q = { op = op, root = nil, c = 1 / self.rates[op] }
+    self.queues[op] = q
+    self.ops[#self.ops + 1] = op
   end
   return q
 end
 
+-- Brings q's slack figures to the operation's current rate.
+local function refresh(self, q)
+  local c = 1 / self.rates[q.op]
+  if c ~= q.c then
+    q.c = c
+    recompute(q.root, c)
+  end
+end
+
+local function enqueue(self, item)
+  local q = queue(self, item.op)
+  refresh(self, q)
+  q.root = insert(q.root, item, q.c)
+end
+
+local function dequeue(self, item)
+  local q = self.queues[item.op]
+  q.root = delete(q.root, item, q.c)
+  item._n, item._mn, item._l, item._r, item._pi = nil, nil, nil, nil, nil
+end
+
 --- Queues item (its op, deadline, known, priority, not_before). Misuse raises.
 function Scheduler:push(item, now)
-  if item._q then error("item already queued", 2) end
+  if item._n or item._h then error("item already queued", 2) end
   if type(item.op) ~= "string" then error("item.op expected", 2) end
-  item.deadline = item.deadline or math.huge
+  item.deadline = item.deadline or HUGE
   item.priority = item.priority or 0
   self.seq = self.seq + 1
   item.seq = self.seq
   self.n = self.n + 1
   if item.not_before and now and item.not_before > now then
-    hpush(self.delayed, item, due_before)
+    local d = self.delayed
+    d[#d + 1] = item
+    hup(d, #d)
   else
     item.not_before = nil
-    hpush(queue(self, item.op), item, before)
+    enqueue(self, item)
   end
   return item
 end
 
---- Re-sorts item after its deadline or priority changed.
-function Scheduler:update(item)
-  local h = item._q
-  if not h or h == self.delayed then return end
-  local i = item._h
-  if i > 1 and before(item, h[i // 2]) then up(h, i, before) else down(h, i, before) end
+--- Gives a queued (or delayed) item a new deadline, known flag and priority
+-- (nil keeps each), re-sorting it. Change these only through update.
+function Scheduler:update(item, deadline, known, priority)
+  local queued = item._n ~= nil
+  if queued then dequeue(self, item) end
+  if deadline ~= nil then item.deadline = deadline end
+  if known ~= nil then item.known = known end
+  if priority ~= nil then item.priority = priority end
+  if queued then enqueue(self, item) end
 end
 
 --- Takes item out of its queue; true if it was queued.
 function Scheduler:remove(item)
-  local h = item._q
-  if not h then return false end
-  hremove(h, item, h == self.delayed and due_before or before)
+  if item._n then
+    dequeue(self, item)
+  elseif item._h then
+    hremove(self.delayed, item)
+  else
+    return false
+  end
   self.n = self.n - 1
   return true
 end
 
-function Scheduler.queued(_, item) return item._q ~= nil end
+function Scheduler.queued(_, item) return item._n ~= nil or item._h ~= nil end
+
+-- Refuses the least valuable items of q until every known deadline can be met.
+local function shed(self, q, now, refuse)
+  refresh(self, q)
+  local thr = now + self.latency
+  while q.root do
+    local miss, k = first_miss(q.root, thr, q.c, 0)
+    if not miss then return end
+    local victim = least_in(q.root, k)
+    dequeue(self, victim)
+    self.n = self.n - 1
+    refuse(victim)
+  end
+end
 
 --- Does what the budget allows now: dispatch(item) for each item given a
 -- call, refuse(item) for each whose known deadline cannot be met. Returns
@@ -184,12 +384,11 @@ function Scheduler:pump(now, dispatch, refuse)
   local d = self.delayed
   while d[1] and d[1].not_before <= now do
     local item = d[1]
-    hremove(d, item, due_before)
+    hremove(d, item)
     item.not_before = nil
-    hpush(queue(self, item.op), item, before)
+    enqueue(self, item)
   end
   local wait = d[1] and d[1].not_before - now or nil
-  local limit = now + self.latency
   for _, op in ipairs(self.ops) do
     local q = self.queues[op]
     local rate, base = self.rates[op], self.base[op]
@@ -197,26 +396,21 @@ function Scheduler:pump(now, dispatch, refuse)
       rate = math.min(base, rate + 0.05 * base)
       self.rates[op], self.changed[op] = rate, now
     end
-    while q[1] do
-      local item = q[1]
-      if item.known and item.deadline < limit then
-        hremove(q, item, before)
-        self.n = self.n - 1
-        refuse(item)
-      else
-        local ok = self.store:take(op, now, rate, self.bursts[op] or math.max(1, rate))
-        if ok ~= true then
-          if not wait or ok < wait then wait = ok end
-          break
-        end
-        hremove(q, item, before)
-        self.n = self.n - 1
-        dispatch(item)
+    if q.root then shed(self, q, now, refuse) end
+    while q.root do
+      local item = first(q.root)
+      local ok = self.store:take(op, now, rate, self.bursts[op] or math.max(1, rate))
+      if ok ~= true then
+        if not wait or ok < wait then wait = ok end
+        break
       end
+      dequeue(self, item)
+      self.n = self.n - 1
+      dispatch(item)
     end
-    if rate < base then
+    if rate < base and q.root then
       local r = self.recover - (now - self.changed[op])
-      if r > 0 and (not wait or r < wait) and q[1] then wait = r end
+      if r > 0 and (not wait or r < wait) then wait = r end
     end
   end
   return wait
@@ -233,13 +427,34 @@ end
 function Scheduler:rate(op) return self.rates[op] or M.DEFAULT_RATE end
 function Scheduler:depth(op)
   local q = self.queues[op]
-  return q and #q or 0
+  return q and size(q.root) or 0
 end
 --- Items queued, delayed ones included.
 function Scheduler:size() return self.n end
 
+--- How many queued items of op a new one with this deadline and priority
+-- would wait behind.
+function Scheduler:ahead(op, deadline, priority)
+  local q = self.queues[op]
+  return q and count_before(q.root, deadline or HUGE, priority or 0) or 0
+end
+
 --- Seconds until a newly queued item of op would get its call if everything
 -- now queued for op went first (depth / rate).
 function Scheduler:wait_estimate(op) return self:depth(op) / self:rate(op) end
+
+--- The queued items of op in queue order (for tests and close()).
+function Scheduler:items(op)
+  local out = {}
+  local function walk(t)
+    if not t then return end
+    walk(t._l)
+    out[#out + 1] = t
+    walk(t._r)
+  end
+  local q = self.queues[op]
+  if q then walk(q.root) end
+  return out
+end
 
 return M

@@ -17,8 +17,8 @@
 -- flat tables of those (see runtime.lua), so it can be serialized; the
 -- runtime calls put_session after every change it makes to a record.
 -- `take` is a token bucket per operation: `burst` calls at most at once,
--- refilled at `rate` calls per second on the caller's clock (a call takes
--- a ten-thousandth of a token more than one, against rounding).
+-- refilled at `rate` calls per second on the caller's clock (a hair slower in
+-- the memory store, against rounding).
 local M = { _NAME = "gameliftstreams.store" }
 
 local Memory = {}
@@ -53,6 +53,11 @@ function Memory:token(hash) return self._tokens[hash] end
 function Memory:put_token(hash, id) self._tokens[hash] = id end
 function Memory:drop_token(hash) self._tokens[hash] = nil end
 
+-- Refills run a ten-thousandth slow: the service's bucket and ours see the
+-- same elapsed time up to rounding (clocks in epoch seconds carry ~1e-7 s of
+-- it), and when both land exactly on a whole call, ours must be the one short.
+local REFILL = 1 - 1e-4
+
 function Memory:take(op, now, rate, burst)
   local b = self._buckets[op]
   if not b then
@@ -61,19 +66,16 @@ function Memory:take(op, now, rate, burst)
   end
   local tokens = b.tokens
   if now > b.last then
-    tokens = tokens + (now - b.last) * rate
+    tokens = tokens + (now - b.last) * rate * REFILL
     b.last = now
   end
   if tokens > burst then tokens = burst end
-  -- A call needs a hair more than one token: clocks in epoch seconds carry
-  -- ~1e-7 s of rounding, and the service's bucket rounds too; erring late by
-  -- a few microseconds keeps us from ever being the one that is early.
-  if tokens >= 1 + 1e-4 then
+  if tokens >= 1 then
     b.tokens = tokens - 1
     return true
   end
   b.tokens = tokens
-  return (1 + 1e-4 - tokens) / rate
+  return (1 - tokens) / (rate * REFILL)
 end
 
 return M

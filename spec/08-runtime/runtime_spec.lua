@@ -309,6 +309,129 @@ describe("runtime", function()
     assert.is_true(env.names(fine.res.SignalResponse, o))
   end)
 
+  it("asks authenticate first, and fails closed when it breaks", function()
+    local rt = env.runtime{ policy_source = [[return {
+      authenticate = function(request)
+        local key = request.client.headers and request.client.headers["x-game-key"]
+        if key == nil then return false end
+        if key == "crash" then error("cannot parse the key") end
+        if key ~= "k-" .. tostring(request.client.id) then return false, "bad game key" end
+        return true
+      end }]] }
+    local who = { id = "p", headers = { ["x-game-key"] = "k-p" } }
+    local token, arn = env.session(who)
+    local function key(k) return { id = "p", headers = { ["x-game-key"] = k } } end
+    local bad = env.call(rt, "start", { SignalRequest = env.offer() }, key("k-q"))
+    local crash = env.call(rt, "start", { SignalRequest = env.offer() }, key("crash"))
+    local none = env.call(rt, "terminate", token, { id = "p" })
+    env.wait_all({ bad, crash, none })
+    assert.equal("bad game key", bad.err.message)
+    assert.equal("Forbidden", crash.err.code)
+    assert.equal("authentication failed (policy error)", crash.err.message)
+    assert.equal("not authenticated", none.err.message)
+    assert.equal(1, #env.requests("StartStreamSession"))
+    assert.equal(1, #env.events("policy_error", { hook = "authenticate" }))
+    env.drop(arn)
+    local o = env.offer()
+    local ok = env.call(rt, "reconnect", token, o, who)
+    env.run(function() return ok.done end)
+    assert.is_true(env.names(ok.res.SignalResponse, o))
+  end)
+
+  it("lets on_answer keep an answer for the owner or drop it, and 'later' wait", function()
+    local rt = env.runtime{ policy_source = [[return {
+      on_reconnect = function(ctx)
+        if ctx.requester.device == "slow" then return { action = "later", delay = 3 } end
+      end,
+      on_answer = function(ctx, answer)
+        if ctx.requester.device == "kiosk" then return { deliver = "owner" } end
+        if ctx.requester.device == "spy" and answer:find("x-gls-offer-sha256", 1, true) then
+          return { deliver = "drop" }
+        end
+      end }]] }
+    local token, arn = env.session({ id = "p", device = "tv" })
+    -- The kiosk's answer goes to the token's long poll, not to the kiosk.
+    env.drop(arn)
+    local o = env.offer("kiosk")
+    local kiosk = env.call(rt, "reconnect", token, o, { id = "p", device = "kiosk" })
+    env.run(function() return kiosk.done end)
+    assert.equal("Withheld", kiosk.err.code)
+    assert.equal(403, kiosk.err.status)
+    local owner = env.call(rt, "answer", token, 0)
+    env.run(function() return owner.done end)
+    assert.is_true(env.names(owner.res.SignalResponse, o))
+    -- A dropped answer reaches no one.
+    env.drop(arn)
+    local spy = env.call(rt, "reconnect", token, env.offer("spy"), { id = "p", device = "spy" })
+    env.run(function() return spy.done end)
+    assert.equal("Withheld", spy.err.code)
+    local after = env.call(rt, "answer", token, 0)
+    env.run(function() return after.done end)
+    assert.equal("NotReady", after.err.code)
+    -- "later": the call waits 3 s.
+    env.drop(arn)
+    local t0 = env.now()
+    assert(env.control:clear_requests())
+    local slow = env.call(rt, "reconnect", token, env.offer("slow"), { id = "p", device = "slow" })
+    env.run(function() return slow.done end)
+    assert.is_nil(slow.err)
+    local calls = env.requests("CreateStreamSessionConnection")
+    assert.equal(1, #calls)
+    assert.is_true(calls[1].time - t0 >= 3 and calls[1].time - t0 < 3.5, tostring(calls[1].time - t0))
+    -- Hooks that returned nothing left the decision to the defaults, without errors.
+    assert.equal(0, rt:stats().policy_errors)
+  end)
+
+  it("tells the policy the deadline it schedules by, learnt or bounded", function()
+    local rt = env.runtime{ policy_source = [[return { on_reconnect = function(ctx)
+      gls.log({ known = ctx.deadline_known, deadline = ctx.deadline, learnt = ctx.session.deadline })
+    end }]] }
+    local s = env.sessions(1, nil, function() return { ConnectionTimeoutSeconds = 60 } end)[1]
+    -- Asked before any sweep saw the drop: a lower bound, never later than the truth.
+    assert(env.control:connect(s.arn))
+    local dropped = env.now()
+    assert(env.control:disconnect(s.arn))
+    local r = env.call(rt, "reconnect", s.token, env.offer(), s.client)
+    env.run(function() return r.done end)
+    assert.is_nil(r.err)
+    local first = env.events("policy_log")[1].data
+    assert.is_false(first.known)
+    assert.is_nil(first.learnt)
+    assert.is_true(first.deadline <= dropped + 60 + 1e-6 and first.deadline > dropped + 60 - 3)
+    -- Asked after a sweep learnt it: the deadline the emulator enforces.
+    s.token = r.res.token
+    dropped = env.now()
+    env.drop_all({ s })
+    r = env.call(rt, "reconnect", s.token, env.offer(), s.client)
+    env.run(function() return r.done end)
+    local second = env.events("policy_log")[2].data
+    assert.is_true(second.known)
+    assert.equal(second.learnt, second.deadline)
+    assert.is_true(math.abs(second.deadline - (dropped + 60)) < 0.01)
+  end)
+
+  it("keeps the token when asked to (the Web SDK sample's client cannot take a new one)", function()
+    local rt = env.runtime()
+    local s = env.sessions(1)[1]
+    for i = 1, 2 do
+      env.drop_all({ s })
+      local o = env.offer("keep" .. i)
+      local r = {}
+      rt:reconnect(s.token, o, s.client, function(res, err) r.res, r.err, r.done = res, err, true end,
+        { rotate = false })
+      env.run(function() return r.done end)
+      assert.is_true(env.names(r.res.SignalResponse, o))
+      assert.equal(s.token, r.res.token)
+    end
+    env.drop_all({ s })
+    local o = env.offer("rotate")
+    local r = env.call(rt, "reconnect", s.token, o, s.client)
+    env.run(function() return r.done end)
+    assert.is_true(env.names(r.res.SignalResponse, o))
+    assert.not_equal(s.token, r.res.token)
+    assert.has_error(function() rt:reconnect(s.token, "o", nil, function() end, "rotate") end)
+  end)
+
   it("raises on misuse and calls back exactly once, later, for recoverable failures", function()
     local rt = env.runtime()
     assert.has_error(function() rt:start("x", nil, function() end) end)
@@ -321,7 +444,13 @@ describe("runtime", function()
     local runtime = require "gameliftstreams.runtime"
     assert.has_error(function() runtime.new{} end)
     assert.has_error(function() runtime.new{ client = env.client, rates = { StartStreamSession = 0 } } end)
-    assert.has_error(function() runtime.new{ client = env.client, policy_source = "return 1" } end)
+    local none, err = runtime.new{ client = env.client, policy_source = "return 1" }
+    assert.is_nil(none)
+    assert.equal("PolicyLoad", err.code)
+    assert.matches("must return a table of hooks", err.message)
+    none, err = runtime.new{ client = env.client, policy = "/nonexistent/policy.lua" }
+    assert.is_nil(none)
+    assert.matches("No such file", err.message)
     local unknown = env.call(rt, "reconnect", core.random_hex(32), "o", nil)
     assert.is_nil(unknown.done)
     rt:step(0)

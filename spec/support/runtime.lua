@@ -40,7 +40,7 @@ function M.start()
     local t = { client = env.client, now = env.now, log = env.log, stream_group = "sg-1AB2C3De4",
                 application = "a-9ZY8X7Wv6", status_interval = 1 }
     for k, v in pairs(o or {}) do t[k] = v end
-    local rt = runtime.new(t)
+    local rt = assert(runtime.new(t))
     env.runtimes[#env.runtimes + 1] = rt
     env.rt = rt
     return rt
@@ -137,14 +137,74 @@ function M.start()
     return s.res.token, s.res.session, offer, a.res.SignalResponse
   end
 
+  --- Starts n sessions at once through env.rt and waits for all their answers.
+  -- client(i) and req(i) give each one's requester and extra start members.
+  -- Returns a list of { token, arn, offer, answer, client }.
+  function env.sessions(n, client, req)
+    local list = {}
+    for i = 1, n do
+      local offer = env.offer("start" .. i)
+      local r = { SignalRequest = offer }
+      for k, v in pairs(req and req(i) or {}) do r[k] = v end
+      local who = client and client(i) or { id = "p" .. i }
+      list[i] = { offer = offer, client = who, box = env.call(env.rt, "start", r, who) }
+    end
+    env.run(function()
+      for i = 1, n do if not list[i].box.done then return false end end
+      return true
+    end)
+    for i = 1, n do
+      local s = list[i]
+      assert(s.box.res, s.box.err and tostring(s.box.err))
+      s.token, s.arn = s.box.res.token, s.box.res.session
+      s.box = env.call(env.rt, "answer", s.token, 60)
+    end
+    env.run(function()
+      for i = 1, n do if not list[i].box.done then return false end end
+      return true
+    end)
+    for i = 1, n do
+      local s = list[i]
+      assert(s.box.res, s.box.err and tostring(s.box.err))
+      assert(env.names(s.box.res.SignalResponse, s.offer))
+      s.answer, s.box = s.box.res.SignalResponse, nil
+    end
+    return list
+  end
+
+  --- Connects and drops every session of list in the same virtual instant, and
+  -- waits until env.rt has learnt each one's PENDING_CLIENT_RECONNECTION.
+  local function pending_seen(arn)
+    return #env.events("status", { session = arn, new = "PENDING_CLIENT_RECONNECTION" })
+  end
+
+  function env.drop_all(list)
+    local before = {}
+    for i, s in ipairs(list) do
+      before[i] = pending_seen(s.arn)
+      assert(e.control:connect(s.arn))
+    end
+    for _, s in ipairs(list) do assert(e.control:disconnect(s.arn)) end
+    env.run(function()
+      for i, s in ipairs(list) do
+        if pending_seen(s.arn) == before[i] then return false end
+      end
+      return true
+    end)
+  end
+
+  --- Runs until every box of the list is done.
+  function env.wait_all(boxes, o)
+    env.run(function()
+      for _, b in pairs(boxes) do if not b.done then return false end end
+      return true
+    end, o)
+  end
+
   --- Connects then drops session arn on the emulator and waits until env.rt
   -- has learnt PENDING_CLIENT_RECONNECTION.
   function env.drop(arn)
-    assert(e.control:connect(arn))
-    assert(e.control:disconnect(arn))
-    env.run(function()
-      return #env.events("status", { session = arn, new = "PENDING_CLIENT_RECONNECTION" }) > 0
-    end)
+    env.drop_all({ { arn = arn } })
   end
 
   function env.stop()

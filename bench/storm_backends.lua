@@ -139,7 +139,7 @@ function Plain:reply(req, out, err)
     if not self.use_quota or cost <= self.quota then
       if self.use_quota then self.quota = self.quota - cost end
       req.cost = cost
-      local delay = math.min(self.random() * S.base * 2 ^ (req.attempt - 1), S.max_backoff)
+      local delay = self.random() * math.min(S.base * 2 ^ (req.attempt - 1), S.max_backoff)
       req.due = self.clock() + delay
       self.retries = self.retries + 1
       model.heap_push(self.timers, req, due_of)

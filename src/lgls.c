@@ -8,8 +8,7 @@ GLS_API int luaopen_gameliftstreams_core(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, gls_l_sigv4_sign);
   lua_setfield(L, -2, "sigv4_sign");
-  lua_pushcfunction(L, gls_l_http_request);
-  lua_setfield(L, -2, "http_request");
+  gls_l_http_open(L);
   gls_l_client_open(L);
   gls_l_util_open(L);
   gls_l_httpd_open(L);

@@ -15,6 +15,9 @@ void gls_l_client_open(lua_State *L);
 /* core.http_request{method=, url=, body=, headers=, timeout=} -> status, body, headers
  * | nil, message: a plain blocking HTTP call (lgls_http.c). */
 int gls_l_http_request(lua_State *L);
+/* Registers core.http_request, core.http_session (the same calls over one
+ * kept-alive curl handle) and the session type into the table on top (lgls_http.c). */
+void gls_l_http_open(lua_State *L);
 /* Registers core.sha256_hex and core.time into the table on top (lgls_util.c). */
 void gls_l_util_open(lua_State *L);
 /* Registers core.httpd and the server type into the table on top (lgls_httpd.c). */

@@ -6,6 +6,13 @@
  *     -> status, body, headers      (headers: lower-case name -> value)
  *     -> nil, message               (the transfer failed: refused, timed out, ...)
  *
+ *   local s = core.http_session()   -- the same calls over kept-alive connections
+ *   s:request{ ... }                -- as core.http_request
+ *   s:close()                       -- also __gc / __close
+ * A session owns one curl easy handle, so its calls reuse the connection
+ * (libcurl's connection cache lives in the handle): for a caller making
+ * thousands of calls, as a benchmark driving the emulator's control API does.
+ *
  * For the emulator's control API (/_emulator/...) and the reconnect front in
  * tests and examples; AWS calls go through the client, which signs. The reply
  * body is bounded (16 MiB). Misuse (wrong types, unknown method) raises. */
@@ -50,8 +57,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static const char *opt_string(lua_State *L, const char *key, const char *def) {
-  int t = lua_getfield(L, 1, key);
+static const char *opt_string(lua_State *L, int idx, const char *key, const char *def) {
+  int t = lua_getfield(L, idx, key);
   const char *s = def;
   if (t == LUA_TSTRING) s = lua_tostring(L, -1);
   else if (t != LUA_TNIL)
@@ -60,10 +67,12 @@ static const char *opt_string(lua_State *L, const char *key, const char *def) {
   return s;
 }
 
-int gls_l_http_request(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  const char *method = opt_string(L, "method", "GET");
-  const char *url = opt_string(L, "url", NULL);
+/* One call with the options table at idx. reuse: a handle to reset and use
+ * (borrowed: the caller keeps it), or NULL for a fresh one, cleaned up here. */
+static int perform(lua_State *L, int idx, CURL *reuse) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  const char *method = opt_string(L, idx, "method", "GET");
+  const char *url = opt_string(L, idx, "url", NULL);
   if (url == NULL) return luaL_error(L, "bad option 'url' (string expected, got nil)");
   static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", NULL};
   int known = 0;
@@ -71,13 +80,13 @@ int gls_l_http_request(lua_State *L) {
   if (!known) return luaL_error(L, "bad option 'method' (one of GET POST PUT PATCH DELETE HEAD expected)");
   size_t body_len = 0;
   const char *body = NULL;
-  if (lua_getfield(L, 1, "body") != LUA_TNIL) {
+  if (lua_getfield(L, idx, "body") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "bad option 'body' (string expected)");
     body = lua_tolstring(L, -1, &body_len);
   }
   lua_pop(L, 1);
   lua_Number timeout = 30;
-  if (lua_getfield(L, 1, "timeout") != LUA_TNIL) {
+  if (lua_getfield(L, idx, "timeout") != LUA_TNIL) {
     if (!lua_isnumber(L, -1)) return luaL_error(L, "bad option 'timeout' (number expected)");
     timeout = lua_tonumber(L, -1);
     if (!(timeout > 0 && timeout <= 3600))
@@ -89,7 +98,7 @@ int gls_l_http_request(lua_State *L) {
   gls_buf line = {0};
   struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
   int ok = hdrs != NULL;
-  if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
+  if (lua_getfield(L, idx, "headers") == LUA_TTABLE) {
     lua_pushnil(L);
     while (ok && lua_next(L, -2)) {
       if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
@@ -106,7 +115,12 @@ int gls_l_http_request(lua_State *L) {
   gls_buf_free(&line);
 
   reply r = {0};
-  CURL *c = ok ? curl_easy_init() : NULL;
+  CURL *c = NULL;
+  if (ok && reuse) {
+    c = reuse;                /* reset (options at their defaults), connections kept */
+  } else if (ok) {
+    c = curl_easy_init();
+  }
   CURLcode rc = CURLE_OUT_OF_MEMORY;
   long status = 0;
   char errbuf[CURL_ERROR_SIZE] = "";
@@ -129,7 +143,8 @@ int gls_l_http_request(lua_State *L) {
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
+    if (reuse) curl_easy_reset(c);   /* it must not keep pointers to this frame */
+    else curl_easy_cleanup(c);
   }
   curl_slist_free_all(hdrs);
   if (rc != CURLE_OK) {
@@ -156,4 +171,58 @@ int gls_l_http_request(lua_State *L) {
   }
   gls_buf_free(&r.headers);
   return 3;
+}
+
+int gls_l_http_request(lua_State *L) { return perform(L, 1, NULL); }
+
+/* ------------------------------------------------------------ sessions */
+
+#define SESSION_MT "gameliftstreams.http_session"
+
+typedef struct lsession {
+  CURL *c; /* owned; NULL once closed */
+} lsession;
+
+static lsession *check_session(lua_State *L) {
+  lsession *s = luaL_checkudata(L, 1, SESSION_MT);
+  if (!s->c) luaL_error(L, "http session is closed");
+  return s;
+}
+
+static int l_session_request(lua_State *L) {
+  lsession *s = check_session(L);
+  return perform(L, 2, s->c);
+}
+
+static int l_session_close(lua_State *L) {
+  lsession *s = luaL_checkudata(L, 1, SESSION_MT);
+  if (s->c) curl_easy_cleanup(s->c);
+  s->c = NULL;
+  return 0;
+}
+
+static int l_http_session(lua_State *L) {
+  lsession *s = lua_newuserdatauv(L, sizeof *s, 0);
+  s->c = NULL;
+  luaL_setmetatable(L, SESSION_MT);
+  s->c = curl_easy_init();
+  if (!s->c) return luaL_error(L, "curl_easy_init failed");
+  return 1;
+}
+
+void gls_l_http_open(lua_State *L) {
+  static const luaL_Reg methods[] = {{"request", l_session_request}, {"close", l_session_close}, {NULL, NULL}};
+  if (luaL_newmetatable(L, SESSION_MT)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_session_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_session_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, gls_l_http_request);
+  lua_setfield(L, -2, "http_request");
+  lua_pushcfunction(L, l_http_session);
+  lua_setfield(L, -2, "http_session");
 }

@@ -9,6 +9,11 @@
 --   emu:requests()              -- the API requests served, oldest first
 --   emu:faults{status = 503, count = 2}    emu:quotas{CreateStreamSessionConnection = 5}
 --   emu:reset()
+--   emu:close()                 -- only matters with keep_alive
+--
+-- control.new(url, { keep_alive = true }) sends every request over one kept-alive
+-- connection (core.http_session) instead of a new connection each: for callers
+-- making thousands of control calls (bench/storm advances the clock every 25 ms).
 --
 -- `session` is a session ID or its ARN. Each method returns the decoded JSON
 -- reply (or true for an empty one); a refusal returns nil, err with err a
@@ -29,23 +34,41 @@ local function fail(code, message, status)
 end
 
 --- A control client for the emulator at url (its base URL, as printed on
--- its "listening on URL" line).
-function control.new(url)
+-- its "listening on URL" line). opts (optional): { keep_alive = true }.
+function control.new(url, opts)
   if type(url) ~= "string" or not url:match("^https?://[^/]+") then
     error("bad argument #1 to 'new' (an http(s):// URL expected)", 2)
   end
-  return setmetatable({ url = url:gsub("/+$", ""), timeout = 30 }, Control)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #2 to 'new' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  local self = setmetatable({ url = url:gsub("/+$", ""), timeout = 30 }, Control)
+  if opts and opts.keep_alive then self.http = core.http_session() end
+  return self
+end
+
+--- Closes the kept-alive connection, if any (the client stays usable: later
+-- requests open a connection each).
+function Control:close()
+  if self.http then self.http:close() end
+  self.http = nil
 end
 
 --- One control request: method, path under /_emulator, optional Lua value
 -- sent as JSON. Returns the decoded reply, or nil, err.
 function Control:request(method, path, value)
   local body = value ~= nil and cjson.encode(value) or nil
-  local status, text = core.http_request{
+  local req = {
     method = method, url = self.url .. "/_emulator" .. path, body = body,
     headers = body and { ["Content-Type"] = "application/json" } or nil,
     timeout = self.timeout,
   }
+  local status, text
+  if self.http then
+    status, text = self.http:request(req)
+  else
+    status, text = core.http_request(req)
+  end
   if not status then return fail("RequestFailed", text) end
   local ok, decoded = true, true
   if text ~= "" then ok, decoded = pcall(cjson.decode, text) end

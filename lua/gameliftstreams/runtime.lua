@@ -87,7 +87,8 @@
 --                          would go first), wait_ahead } }   default: reconnect if the requester
 --                          is the owner (same client id, or the session has none), else
 --                          reject "not the session's owner"
---   priority(ctx)          same ctx                     default: the request's priority or 0
+--   priority(ctx)          same ctx        default: the start request's priority (start),
+--                          the session's (reconnect: from start or track) or 0
 --                          (higher goes first whenever no known deadline suffers for it,
 --                          and is the last refused when the budget runs short)
 --   on_status(session, old, new)                        default nothing

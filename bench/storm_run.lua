@@ -213,7 +213,7 @@ local function run_backend(storm, name)
   local backend
   if name == "gls" then
     backend = backends.gls{ client = counting, clock = clock, stream_group = SG, application = APP,
-                            status_interval = STATUS_INTERVAL }
+                            status_interval = STATUS_INTERVAL, random = model.rng(SEED * 7907 + n) }
     for _, p in ipairs(players) do backend:track(p, p.arn) end
   else
     backend = backends.plain{ client = counting, clock = clock, stream_group = SG, retry_quota = PLAIN_QUOTA,

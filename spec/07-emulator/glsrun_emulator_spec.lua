@@ -33,7 +33,8 @@ describe("glsrun emulator #emulator", function()
     assert.is_string(headers["date"])
     -- A malformed Authorization header.
     status, body, headers = core.http_request{ url = e.url .. "/streamgroups/sg-1AB2C3De4",
-      headers = { Authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-west-2/gameliftstreams/aws4_request" } }
+      headers = { Authorization = "AWS4-HMAC-SHA256 "
+        .. "Credential=AKIDEXAMPLE/20260101/us-west-2/gameliftstreams/aws4_request" } }
     assert.equal(403, status)
     assert.matches("^IncompleteSignatureException", headers["x-amzn-errortype"])
     assert.matches("Authorization header requires 'Signature' parameter", body, 1, true)

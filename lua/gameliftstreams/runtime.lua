@@ -87,7 +87,10 @@
 --                          would go first), wait_ahead } }   default: reconnect if the requester
 --                          is the owner (same client id, or the session has none), else
 --                          reject "not the session's owner"
---   priority(ctx)          same ctx                     default: the request's priority or 0
+--   priority(ctx)          same ctx        default: the start request's priority (start),
+--                          the session's (reconnect: from start or track) or 0
+--                          (higher goes first whenever no known deadline suffers for it,
+--                          and is the last refused when the budget runs short)
 --   on_status(session, old, new)                        default nothing
 --   on_retry(ctx, err, attempt)  ctx = { operation, session, requester, now, deadline }
 --                          default: ThrottlingException and a ConflictException of a
@@ -426,7 +429,7 @@ end
 function Runtime:dispatch(item)
   local rec = item.arn and self.store:session(item.arn)
   local input
-  local k = item.kind
+  local k = item.kind or "reconnect"
   if k == "reconnect" then
     if not rec then
       local l = self.live[item.arn]
@@ -469,7 +472,7 @@ end
 
 function Runtime:refuse(item)
   self.counts.deadline_misses = self.counts.deadline_misses + 1
-  self:emit({ event = "refused", request = item.kind, session = item.arn, code = "DeadlineExceeded",
+  self:emit({ event = "refused", request = item.kind or "reconnect", session = item.arn, code = "DeadlineExceeded",
               reason = "the reconnection window closed while the request waited for budget" })
   local l = item.arn and self.live[item.arn]
   if l and l.work == item then
@@ -502,7 +505,7 @@ function Runtime:complete(item, out, err)
   else
     c.ok = c.ok + 1
   end
-  HANDLERS[item.kind](self, item, out, err)
+  HANDLERS[item.kind or "reconnect"](self, item, out, err)
 end
 
 -- Decides whether to retry item after err; re-queues it and returns true if so.
@@ -850,7 +853,9 @@ function Runtime:reconnect(token, offer, client, cb, opts)
       type(d.reason) == "string" and d.reason or "refused by policy"))
   end
   if d.action == "restart" then return self:restart(rec, offer, who, cb, prio) end
-  local item = { op = CSSC, kind = "reconnect", arn = arn, offer = offer, cb = cb, who = who, priority = prio,
+  -- A reconnect item has no `kind` (the default): with the scheduler's fields it
+  -- stays at 16, the size of a small table's hash part.
+  local item = { op = CSSC, arn = arn, offer = offer, cb = cb, who = who, priority = prio,
                  deadline = deadline, known = known, t0 = now,
                  keep = opts and opts.rotate == false and token or nil }
   if d.action == "later" then item.not_before = now + d.delay end

@@ -14,8 +14,14 @@
 -- One queue per operation (each operation has its own quota, so a spent
 -- budget for one never holds back another). A queue is ordered by deadline
 -- (earliest first; math.huge = none), then priority (higher first), then
--- arrival, and is served from the front, one call per token of the store's
--- bucket for the operation (store:take).
+-- arrival, and gets one call per token of the store's bucket for the
+-- operation (store:take). Each call goes to the front, unless the queue holds
+-- more valuable work (a higher priority) and every known deadline ahead of it
+-- still holds if it goes first: then the most valuable item goes. Valuable
+-- work served as early as the deadlines allow leaves less valuable work
+-- queued, and that is what gets refused (below) when more valuable work
+-- arrives later and the budget runs short. Among equals it is plain earliest
+-- deadline first.
 --
 -- Deadlines are kept feasible. At the operation's current rate r, the k-th
 -- item in the queue gets its call about (k-1)/r seconds from now; if some item
@@ -32,8 +38,9 @@
 -- in a separate heap until then.
 --
 -- A queue is a treap whose nodes carry their subtree's size, the least slack
--- (deadline - items ahead / rate) of its known items and its least valuable known
--- item, so every operation is O(log n); a rate change recomputes them, O(n).
+-- (deadline - items ahead / rate) of its known items, its least valuable known
+-- item and its most valuable item, so every operation is O(log n); a rate
+-- change recomputes them, O(n).
 --
 -- Rates are calls per second per operation (default 20). On throttling the
 -- rate drops by 10% (floor 1/s); every `recover` seconds (default 5) without
@@ -58,7 +65,8 @@ end
 -- Node fields (on the item itself): _l, _r children, _n size (set only while
 -- queued), _mn least slack of the known items (positions counted within the
 -- subtree), _pi least valuable known item (lowest priority; the later one on a
--- tie). The heap weight is a hash of item.seq, not a field: a queued item's
+-- tie), _px most valuable item (highest priority; the earlier one on a tie).
+-- The heap weight is a hash of item.seq, not a field: a queued reconnect's
 -- table stays at 16 fields, which matters with 20,000 of them.
 
 local function size(t) return t and t._n or 0 end
@@ -89,6 +97,11 @@ local function pull(t, c)
   local rb = r and r._pi
   if rb and (not best or rb.priority <= best.priority) then best = rb end
   t._pi = best
+  local top = l and l._px
+  if not top or t.priority > top.priority then top = t end
+  local rt = r and r._px
+  if rt and rt.priority > top.priority then top = rt end
+  t._px = top
 end
 
 local function rot_right(t, c)
@@ -173,6 +186,37 @@ local function least_in(t, k)
   local rb = least_in(t._r, k - nl - 1)
   if rb and (not best or rb.priority <= best.priority) then best = rb end
   return best
+end
+
+-- The least slack (deadline - position / rate) of the known items among the
+-- first k of subtree t, whose first item is at position `off`.
+local function slack_in(t, k, c, off)
+  if not t or k <= 0 then return HUGE end
+  if k >= t._n then return t._mn - c * off end
+  local nl = size(t._l)
+  if k <= nl then return slack_in(t._l, k, c, off) end
+  local m = t._l and t._l._mn - c * off or HUGE
+  if t.known then
+    local v = t.deadline - c * (off + nl)
+    if v < m then m = v end
+  end
+  local v = slack_in(t._r, k - nl - 1, c, off + nl + 1)
+  if v < m then m = v end
+  return m
+end
+
+-- Position of queued item x in t (0 = the front).
+local function position(t, x)
+  local n = 0
+  while t ~= x do
+    if before(x, t) then
+      t = t._l
+    else
+      n = n + size(t._l) + 1
+      t = t._r
+    end
+  end
+  return n + size(t._l)
 end
 
 -- How many items of t come before a new one with this deadline and priority
@@ -305,6 +349,8 @@ local function refresh(self, q)
   end
 end
 
+local next_item
+
 local function enqueue(self, item)
   local q = queue(self, item.op)
   refresh(self, q)
@@ -314,7 +360,7 @@ end
 local function dequeue(self, item)
   local q = self.queues[item.op]
   q.root = delete(q.root, item, q.c)
-  item._n, item._mn, item._l, item._r, item._pi = nil, nil, nil, nil, nil
+  item._n, item._mn, item._l, item._r, item._pi, item._px = nil, nil, nil, nil, nil, nil
 end
 
 --- Queues item (its op, deadline, known, priority, not_before). Misuse raises.
@@ -363,6 +409,18 @@ end
 
 function Scheduler.queued(_, item) return item._n ~= nil or item._h ~= nil end
 
+-- The item to serve next: the most valuable one, if every known deadline ahead
+-- of it still holds one call later; else the front (earliest deadline). Serving
+-- valuable work as early as the deadlines allow leaves the less valuable work
+-- queued, where it is what gets refused when more valuable work arrives later.
+function next_item(q, thr)
+  local front = first(q.root)
+  local top = q.root._px
+  if top == front or top.priority <= front.priority then return front end
+  if slack_in(q.root, position(q.root, top), q.c, 0) - q.c >= thr then return top end
+  return front
+end
+
 -- Refuses the least valuable items of q until every known deadline can be met.
 local function shed(self, q, now, refuse)
   refresh(self, q)
@@ -398,7 +456,7 @@ function Scheduler:pump(now, dispatch, refuse)
     end
     if q.root then shed(self, q, now, refuse) end
     while q.root do
-      local item = first(q.root)
+      local item = next_item(q, now + self.latency)
       local ok = self.store:take(op, now, rate, self.bursts[op] or math.max(1, rate))
       if ok ~= true then
         if not wait or ok < wait then wait = ok end

@@ -29,8 +29,13 @@ describe("scheduler", function()
     assert.is_true(s:remove(gone))
     assert.is_false(s:remove(gone))
     assert.equal(7, s:size())
+    local names = {}
+    for i, it in ipairs(s:items(CSSC)) do names[i] = it.name end
+    assert.same({ "first", "moved", "soon-high", "soon-low", "soon-low-2", "late", "none" }, names)
+    -- With equal priorities that is also the order of service.
+    for _, it in ipairs(s:items(CSSC)) do s:update(it, nil, nil, 0) end
     local out = drain(s, now)
-    assert.same({ "first", "moved", "soon-high", "soon-low", "soon-low-2", "late", "none" }, out)
+    assert.same({ "first", "moved", "soon-low", "soon-high", "soon-low-2", "late", "none" }, out)
     assert.equal(0, s:size())
   end)
 
@@ -72,6 +77,29 @@ describe("scheduler", function()
     assert.same({ "d" }, out)
   end)
 
+  it("serves more valuable work out of deadline order only while every window ahead still holds", function()
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0.5 }
+    local now = 1000
+    local function push(name, deadline, priority)
+      s:push({ op = CSSC, name = name, deadline = now + deadline, priority = priority, known = true }, now)
+    end
+    push("low-3s", 3, 0)
+    push("low-100s", 100, 0)
+    push("vip-300s", 300, 9)
+    push("mid-200s", 200, 4)
+    local order = {}
+    for t = 0, 3 do for _, n in ipairs((drain(s, now + t * 1.001))) do order[#order + 1] = n end end
+    -- low-3s lets the more valuable go first while its window can spare a call
+    -- (3 - 1 >= 0.5 at t, 3 - 1.001 - 1 >= 0.5 at t+1), then deadline order.
+    assert.same({ "vip-300s", "mid-200s", "low-3s", "low-100s" }, order)
+    -- A window that cannot spare a call keeps the front.
+    s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0.5 }
+    push("low-1.2s", 1.2, 0)
+    push("vip", 300, 9)
+    assert.same({ "low-1.2s" }, (drain(s, now)))          -- 1.2 - 1 < 0.5
+    assert.same({ "vip" }, (drain(s, now + 1.001)))
+  end)
+
   it("refuses the least valuable work when the queue cannot meet every deadline", function()
     -- 1 call/s: the k-th item gets its call k-1 seconds from now.
     local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
@@ -91,10 +119,10 @@ describe("scheduler", function()
     push("guess", 0.2, -9, false)
     local out, refused = drain(s, now)
     assert.same({ "low-early", "low-late", "mid" }, refused)
-    assert.same({ "guess" }, out)
+    assert.same({ "high-1" }, out)             -- ahead of the guess: no known window suffers
     local rest = {}
     for t = 1, 3 do for _, n in ipairs((drain(s, now + t * 1.001))) do rest[#rest + 1] = n end end
-    assert.same({ "high-1", "high-2" }, rest)
+    assert.same({ "high-2", "guess" }, rest)
   end)
 
   it("keeps its queue consistent through any mix of pushes, updates and removals", function()
@@ -297,7 +325,8 @@ describe("runtime scheduling on the emulator", function()
     assert.is_true(st.rates[CSSC] > 16.2 and st.rates[CSSC] <= 20, tostring(st.rates[CSSC]))
   end)
 
-  it("serves the earliest reconnection deadline first, then the policy's priority", function()
+  it("serves the earliest deadline first among equals, and more valuable work first while no window suffers",
+  function()
     env.runtime{ rates = { [CSSC] = 1 }, policy_source = [[
       return { priority = function(ctx) return ctx.requester.attributes.vip and 10 or 0 end }]] }
     local timeouts = { 240, 40, 200, 80, 160, 120 }
@@ -319,10 +348,14 @@ describe("runtime scheduling on the emulator", function()
     local order = {}
     for _, c in ipairs(env.requests(CSSC)) do order[#order + 1] = c.session end
     local id = function(s) return s.arn:match("[^/]+$") end
-    local by_deadline = { list[2], list[4], list[6], list[5], list[3], list[1] }   -- 40 80 120 160 200 240
-    local want = {}
-    for _, s in ipairs(by_deadline) do want[#want + 1] = id(s) end
-    for _, s in ipairs({ ties[4], ties[2], ties[3], ties[1] }) do want[#want + 1] = id(s) end
+    -- Every window here has room to spare: the two valuable players first (in the
+    -- order they asked), then by deadline, the last tie in the order it asked.
+    local want = { id(ties[4]), id(ties[2]) }
+    for _, s in ipairs({ list[2], list[4], list[6], list[5], list[3], list[1] }) do   -- 40 80 120 160 200 240
+      want[#want + 1] = id(s)
+    end
+    want[#want + 1] = id(ties[3])
+    want[#want + 1] = id(ties[1])
     assert.same(want, order)
   end)
 

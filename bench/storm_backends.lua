@@ -191,14 +191,15 @@ return {
 local Gls = {}
 Gls.__index = Gls
 
---- opts: client (counting), clock, players (each gets p.token), stream_group,
--- application, log (optional function(record)).
+--- opts: client (counting), clock, stream_group, application, random (the
+-- runtime's jitter source: seeded, so that a run can be repeated),
+-- status_interval (nil = the runtime's default), log (optional function(record)).
 function M.gls(opts)
   local runtime = require "gameliftstreams.runtime"
   local self = setmetatable({ client = opts.client, clock = opts.clock, pending = 0, events = {} }, Gls)
   local events = self.events
   self.rt = runtime.new{
-    client = opts.client, policy_source = M.POLICY, now = opts.clock,
+    client = opts.client, policy_source = M.POLICY, now = opts.clock, random = opts.random,
     stream_group = opts.stream_group, application = opts.application, status_interval = opts.status_interval,
     log = opts.log or function(r)
       local k = r.event == "decision" and ("decision:" .. tostring(r.action)) or r.event

@@ -213,7 +213,7 @@ local function run_backend(storm, name)
   local backend
   if name == "gls" then
     backend = backends.gls{ client = counting, clock = clock, stream_group = SG, application = APP,
-                            status_interval = STATUS_INTERVAL }
+                            status_interval = STATUS_INTERVAL, random = model.rng(SEED * 7907 + n) }
     for _, p in ipairs(players) do backend:track(p, p.arn) end
   else
     backend = backends.plain{ client = counting, clock = clock, stream_group = SG, retry_quota = PLAIN_QUOTA,
@@ -407,6 +407,21 @@ local function main()
     for _, name in ipairs(order) do
       res[name] = run_backend(storm, name)
       print_backend(res[name], opt, high_savable, storm)
+    end
+    if res.gls and res.plain then
+      local g, p = res.gls, res.plain
+      say("  gls/plain: %.2fx the players saved, %.2fx the high-priority ones, %.3fx the API calls "
+        .. "(gls %.2f calls per saved player against %.2f)", p.saved > 0 and g.saved / p.saved or 0,
+        p.saved_high > 0 and g.saved_high / p.saved_high or 0, p.calls > 0 and g.calls / p.calls or 0,
+        g.saved > 0 and g.calls / g.saved or 0, p.saved > 0 and p.calls / p.saved or 0)
+    end
+    if res.gls then
+      local g = res.gls
+      local function met(ok) return ok and "met" or "NOT met" end
+      say("  targets for gls: >= 98%% of the optimum %s; every high-priority player the budget allows "
+        .. "(%d) %s; < 1.05 calls per saved player %s; < 2 KB per tracked session %s; no misrouted answer %s",
+        met(g.saved >= 0.98 * opt), high_savable, met(g.saved_high >= high_savable),
+        met(g.saved > 0 and g.calls < 1.05 * g.saved), met(g.bytes_per_session < 2048), met(g.misrouted == 0))
     end
     local parts = { ("n=%d"):format(n) }
     if res.gls then parts[#parts + 1] = keyvals("", res.gls, opt, storm.high) end

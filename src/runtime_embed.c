@@ -618,9 +618,11 @@ static void destroy_now(gls_runtime *rt) {
   rt->closing = 1;
   rt->destroy_asked = 0;
   if (rt->host_ref != LUA_NOREF) protect(rt, t_close, rt);
-  /* Nothing in Lua may reach a pending after this. */
-  for (pending *p = rt->flying; p; p = p->next)
-    if (p->slot) p->slot->p = NULL;
+  /* Nothing in Lua may reach a pending after this: done() returns at once
+   * while rt->closing, and lua_close frees every slot. A slot's memory may
+   * already be gone (rt:close() dropped its closure and the GC ran), so it
+   * is forgotten here, never written to. */
+  for (pending *p = rt->flying; p; p = p->next) p->slot = NULL;
   lua_close(rt->L);
   rt->L = NULL;
   /* results known before: as they are; the rest: Cancelled */

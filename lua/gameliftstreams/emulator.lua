@@ -46,6 +46,7 @@
 -- virtual clock they refill only when the clock is advanced. Capacity is
 -- reported (LocationStates) but never enforced.
 local core = require "gameliftstreams.core"
+local command = require "gameliftstreams.command"
 local cjson = require "cjson"
 
 local M = { _NAME = "gameliftstreams.emulator" }
@@ -2206,20 +2207,10 @@ end
 -- Bad arguments: 252; the server cannot start: 255. sys (for tests) may replace
 -- httpd (core.httpd), stdout and stderr (io.stdout, io.stderr), time (core.time).
 function M.main(argv, sys)
-  argv = argv or {}
   sys = sys or {}
-  local stdout, stderr = sys.stdout or io.stdout, sys.stderr or io.stderr
+  local o, stdout, stderr = command.begin("emulator", USAGE, parse_args, argv, sys)
+  if not o then return stdout end
   local httpd = sys.httpd or core.httpd
-  local o, why, help = parse_args(argv)
-  if help then
-    stdout:write(USAGE)
-    return 0
-  end
-  if not o then
-    stderr:write("glsrun: emulator: ", why, "\n", USAGE:match("^(.-\n.-\n.-\n)"),
-                 "Try 'glsrun emulator --help' for more.\n")
-    return 252
-  end
   if not httpd then
     stderr:write("glsrun: emulator: this build has no HTTP server (core.httpd)\n")
     return 255

@@ -37,6 +37,7 @@
 -- logged: paths are logged by route name, and any record member named like
 -- a secret is dropped before writing.
 local core = require "gameliftstreams.core"
+local command = require "gameliftstreams.command"
 local cjson = require "cjson"
 
 local M = { _NAME = "gameliftstreams.serve" }
@@ -695,21 +696,10 @@ end
 -- cannot listen: 255. sys (for tests) may replace httpd (core.httpd), stdout,
 -- stderr, runtime (the module) and gls (the client module).
 function M.main(argv, sys)
-  argv = argv or {}
   sys = sys or {}
-  local stdout, stderr = sys.stdout or io.stdout, sys.stderr or io.stderr
+  local o, stdout, stderr = command.begin("serve", USAGE, parse_args, argv, sys)
+  if not o then return stdout end
   local httpd = sys.httpd or core.httpd
-  local o, why, help = parse_args(argv)
-  if help then
-    stdout:write(USAGE)
-    return 0
-  end
-  if not o then
-    stderr:write("glsrun: serve: ", why, "\n", USAGE:match("^(.-\n.-\n.-\n)"),
-                 "Try 'glsrun serve --help' for more.\n")
-    stderr:flush()
-    return 252
-  end
   local gls = sys.gls or require "gameliftstreams"
   local runtime = sys.runtime or require "gameliftstreams.runtime"
   local log = M.json_logger(stderr)

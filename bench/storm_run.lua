@@ -39,6 +39,8 @@ local DT = assert(tonumber(env("STORM_DT", "0.025")), "STORM_DT: seconds expecte
 local GC_EVERY = assert(tonumber(env("GC_EVERY", "5")), "GC_EVERY: seconds expected")
 local PLAIN_QUOTA = env("PLAIN_RETRY_QUOTA", "1") ~= "0"
 local STATUS_INTERVAL = tonumber(env("STATUS_INTERVAL", ""))
+local DIAG = env("STORM_DIAG", "0") ~= "0"
+local ANSWER_LATENCY = tonumber(env("ANSWER_LATENCY", ""))
 
 local ctl = control.new(URL, { keep_alive = true })
 -- Wall time spent in control calls (blocking HTTP to the emulator), so the
@@ -145,6 +147,9 @@ function Run:answered(p, seq, digest, t, answer, err)
   if not answer then
     local code = err and err.code or "none"
     self.errors[code] = (self.errors[code] or 0) + 1
+    if DIAG and p.seq == seq and code ~= "Superseded" and not p.diag_err then
+      p.diag_err, p.diag_err_at = code, self.s
+    end
     return
   end
   self.answers = self.answers + 1
@@ -214,7 +219,8 @@ local function run_backend(storm, name)
   local backend
   if name == "gls" then
     backend = backends.gls{ client = counting, clock = clock, stream_group = SG, application = APP,
-                            status_interval = STATUS_INTERVAL, random = model.rng(SEED * 7907 + n) }
+                            status_interval = STATUS_INTERVAL, answer_latency = ANSWER_LATENCY,
+                            random = model.rng(SEED * 7907 + n) }
     for _, p in ipairs(players) do backend:track(p, p.arn) end
   else
     backend = backends.plain{ client = counting, clock = clock, stream_group = SG, retry_quota = PLAIN_QUOTA,
@@ -391,6 +397,28 @@ local function keyvals(prefix, r, opt, high)
   return table.concat(parts, " ")
 end
 
+-- STORM_DIAG=1: why the high-priority players that the optimum over them
+-- alone saves were lost (window, first error and when, relative to close).
+local function diagnose(storm)
+  local _, _, served = model.optimum(storm.players, { rate = QUOTA, burst = QUOTA, only_high = true })
+  local by = {}
+  for _, p in ipairs(storm.players) do
+    if p.high and served[p.i] and not p.saved then
+      local key = ("window %3d s, %s"):format(p.timeout, p.diag_err and
+        ("%s %.1f s before close"):format(p.diag_err, p.close - p.diag_err_at) or "no error")
+      by[key] = (by[key] or 0) + 1
+      if not p.diag_err then say("    lost %d: drop %.2f notice %.2f close %.2f optimum serves at %.2f asks %d",
+        p.i, p.drop, p.notice, p.close, served[p.i], p.asks) end
+      p.diag_err = nil
+    end
+    p.diag_err = nil
+  end
+  local keys = {}
+  for k in pairs(by) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do say("    lost savable high: %s: %d", k, by[k]) end
+end
+
 local function main()
   local t0 = core.time()
   local order = {}
@@ -416,6 +444,7 @@ local function main()
     for _, name in ipairs(order) do
       res[name] = run_backend(storm, name)
       print_backend(res[name], opt, high_savable, storm)
+      if DIAG then diagnose(storm) end
     end
     if res.gls and res.plain then
       local g, p = res.gls, res.plain

@@ -33,8 +33,10 @@
 --   store            default runtime.memory_store()
 --   status_interval  seconds between status sweeps (default 2); full_sweep_interval
 --                    between full ones (default 10 * status_interval)
---   answer_latency   seconds a call is assumed to take (default 0.5): known
---                    deadlines closer than this are refused with DeadlineExceeded
+--   answer_latency   seconds a call is assumed to take: known deadlines closer
+--                    than this are refused with DeadlineExceeded. Unset, it is
+--                    learnt: 0.5 until calls have come back, then 1.5 times the
+--                    slowest of the last 32 calls plus 0.05 (at most 10)
 --   settle           seconds after a connection is created before the next one
 --                    for the same session is tried (default 0.25: RECONNECTING)
 --   hook_instructions (1e6), hook_memory_kb (4096): budgets per hook call
@@ -65,7 +67,7 @@
 --       deadline_misses (DeadlineExceeded given, at arrival or from the queue), superseded,
 --       refused (requests refused at arrival: authentication, policy or deadline),
 --       policy_errors, latency = { p50, p99 } (seconds from a reconnect request to its
---       answer, over the last 1024) }
+--       answer, over the last 1024), answer_latency (the margin in force, set or learnt) }
 -- Errors (cb(nil, err), err = { code, message, status, retryable }): NotFound 404
 -- (unknown or dead token), Forbidden 403 (authenticate or the policy refused; message
 -- = reason), Superseded 409 (a newer reconnect for the session came), TakenOver 409
@@ -138,6 +140,7 @@ local GONE = { TERMINATING = true, TERMINATED = true, ERROR = true }
 local TRANSIENT = { ACTIVATING = true, RECONNECTING = true, CONNECTED = true }
 local HUGE = math.huge
 local LATENCIES = 1024        -- answer latencies kept for p50/p99
+local CALL_TIMES = 32         -- call durations the learnt answer_latency follows
 
 local json = cjson.new()
 json.encode_sparse_array(false)
@@ -239,6 +242,7 @@ function M.new(opts)
     full_sweep_interval = opts.full_sweep_interval or 10 * (opts.status_interval or 2),
     counts = { superseded = 0, refused = 0, deadline_misses = 0, policy_errors = 0 },
     calls = {}, recent = {}, lat = {}, nlat = 0, closed = false,
+    learn_latency = opts.answer_latency == nil, took = { n = 0 },
   }, Runtime)
   self.sched = scheduler.new{ store = store, rates = opts.rates, bursts = opts.bursts, latency = self.latency }
   if opts.policy or opts.policy_source then
@@ -489,6 +493,7 @@ function Runtime:complete(item, out, err)
   item.inflight = false
   self.inflight[item] = nil
   if self.closed then return end
+  if self.learn_latency and item.sent then self:call_took(self.now() - item.sent) end
   local c = self.calls[item.op]
   if not c then
     c = { ok = 0, throttled = 0, failed = 0 }
@@ -854,9 +859,13 @@ function Runtime:reconnect(token, offer, client, cb, opts)
   end
   if d.action == "restart" then return self:restart(rec, offer, who, cb, prio) end
   -- A reconnect item has no `kind` (the default): with the scheduler's fields it
-  -- stays at 16, the size of a small table's hash part.
+  -- stays at 16, the size of a small table's hash part. An unlearnt deadline
+  -- has a latest too: the client asks after its stream dropped, so the window
+  -- closes within timeout of now; the scheduler moves the item there rather
+  -- than refuse more valuable work for it.
   local item = { op = CSSC, arn = arn, offer = offer, cb = cb, who = who, priority = prio,
                  deadline = deadline, known = known, t0 = now,
+                 latest = not known and rec.timeout and now + rec.timeout or nil,
                  keep = opts and opts.rotate == false and token or nil }
   if d.action == "later" then item.not_before = now + d.delay end
   local l = self:live_of(arn)
@@ -923,6 +932,21 @@ function Runtime:restart(rec, offer, who, cb, prio)
     now)
   self.sched:push({ op = START, kind = "restart_start", cb = cb, who = who, input = input, priority = prio,
                     old_arn = rec.arn, reconnects = reconnects, t0 = now }, now)
+end
+
+-- A call came back after took seconds: the margin kept before deadlines
+-- follows the slowest of the last CALL_TIMES calls.
+function Runtime:call_took(took)
+  local ring = self.took
+  ring.n = ring.n + 1
+  ring[(ring.n - 1) % CALL_TIMES + 1] = took
+  local worst = 0
+  for i = 1, math.min(ring.n, CALL_TIMES) do
+    if ring[i] > worst then worst = ring[i] end
+  end
+  local margin = math.min(10, 1.5 * worst + 0.05)
+  self.latency = margin
+  self.sched.latency = margin
 end
 
 function Runtime:record_latency(t0)
@@ -1365,6 +1389,7 @@ function Runtime:stats()
     deadline_misses = self.counts.deadline_misses, superseded = self.counts.superseded,
     refused = self.counts.refused, policy_errors = self.counts.policy_errors,
     latency = { p50 = quantile(lat, 0.5), p99 = quantile(lat, 0.99) },
+    answer_latency = self.latency,
   }
 end
 

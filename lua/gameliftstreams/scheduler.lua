@@ -4,7 +4,7 @@
 --     local scheduler = require "gameliftstreams.scheduler"
 --     local s = scheduler.new{ store = store, rates = { CreateStreamSessionConnection = 20 },
 --                              latency = 0.5 }
---     s:push(item, now)         -- item = { op=, deadline=, known=, priority=, not_before= }
+--     s:push(item, now)         -- item = { op=, deadline=, known=, latest=, priority=, not_before= }
 --     s:update(item, deadline, known, priority)   -- new figures for a queued item
 --     s:remove(item)            -- no longer wanted -> true if it was queued
 --     s:pump(now, dispatch, refuse) -> seconds until more can be done, or nil (nothing queued)
@@ -33,9 +33,14 @@
 -- deadline can be met. That keeps the most work that can be done (refusing
 -- any one item of that prefix makes room), and makes it the most valuable:
 -- higher-priority work is never refused while lower-priority work is queued
--- ahead of it. An item whose deadline is only a guess (known false) counts
--- for the room it takes but is never refused on it. Items with not_before wait
--- in a separate heap until then.
+-- ahead of it. An item whose deadline is only a guess (known false: a lower
+-- bound, so it is ordered as if as urgent as it might be) counts for the room
+-- it takes but is never refused on it. If it also says the latest its window
+-- can close (item.latest) and it is the least valuable of that prefix, it is
+-- moved back to that latest deadline instead (known from then on: missing
+-- even that, it is refused): an unlearnt deadline then yields room to more
+-- valuable work rather than having that work refused. Items with not_before
+-- wait in a separate heap until then.
 --
 -- A queue is a treap whose nodes carry their subtree's size, the least slack
 -- (deadline - items ahead / rate) of its known items, its least valuable known
@@ -64,12 +69,23 @@ end
 ---------------------------------------------------------------- treaps
 -- Node fields (on the item itself): _l, _r children, _n size (set only while
 -- queued), _mn least slack of the known items (positions counted within the
--- subtree), _pi least valuable known item (lowest priority; the later one on a
--- tie), _px most valuable item (highest priority; the earlier one on a tie).
--- The heap weight is a hash of item.seq, not a field: a queued reconnect's
--- table stays at 16 fields, which matters with 20,000 of them.
+-- subtree), _pi least valuable sheddable item (known, or with a latest
+-- deadline to move to; lowest priority, then a guess before a known
+-- deadline, then the later one), _px most
+-- valuable item (highest priority; the earlier one on a tie). The heap weight
+-- is a hash of item.seq, not a field: a queued reconnect's table stays small
+-- (16 fields, 17 with a latest), which matters with 20,000 of them.
 
 local function size(t) return t and t._n or 0 end
+
+-- Whether a (earlier in the queue) is shed before b (later): the lower
+-- priority first; on a tie a guess (moved back, not refused) before a known
+-- deadline, else the later one. a may be nil (nothing yet).
+local function sheds_before(a, b)
+  if not a then return false end
+  if a.priority ~= b.priority then return a.priority < b.priority end
+  return not a.known and b.known
+end
 
 -- murmur3's finalizer: a well-mixed weight from the arrival number.
 local function weight(t)
@@ -93,15 +109,41 @@ local function pull(t, c)
   end
   t._mn = mn
   local best = l and l._pi
-  if t.known and (not best or t.priority <= best.priority) then best = t end
+  if (t.known or t.latest) and not sheds_before(best, t) then best = t end
   local rb = r and r._pi
-  if rb and (not best or rb.priority <= best.priority) then best = rb end
+  if rb and not sheds_before(best, rb) then best = rb end
   t._pi = best
   local top = l and l._px
   if not top or t.priority > top.priority then top = t end
   local rt = r and r._px
   if rt and rt.priority > top.priority then top = rt end
   t._px = top
+  -- The protected class (priority above the default 0), ranked among itself.
+  local nlh = l and l._nh or 0
+  local me = t.priority > 0 and 1 or 0
+  t._nh = nlh + me + (r and r._nh or 0)
+  local mh = me == 1 and t.deadline - c * nlh or HUGE
+  if l and l._mh < mh then mh = l._mh end
+  if r then
+    local v = r._mh - c * (nlh + me)
+    if v < mh then mh = v end
+  end
+  t._mh = mh
+end
+
+-- The first protected item (priority > 0) of subtree t in queue order.
+local function first_protected(t)
+  while t do
+    local l = t._l
+    if l and l._nh > 0 then
+      t = l
+    elseif t.priority > 0 then
+      return t
+    else
+      t = t._r
+    end
+  end
+  return nil
 end
 
 local function rot_right(t, c)
@@ -176,15 +218,15 @@ local function first_miss(t, thr, c, off)
   return first_miss(t._r, thr, c, before_t + 1)
 end
 
--- The least valuable known item among the first k of subtree t.
+-- The least valuable sheddable item among the first k of subtree t.
 local function least_in(t, k)
   if not t or k <= 0 then return nil end
   local nl = size(t._l)
   if k <= nl then return least_in(t._l, k) end
   local best = t._l and t._l._pi
-  if t.known and (not best or t.priority <= best.priority) then best = t end
+  if (t.known or t.latest) and not sheds_before(best, t) then best = t end
   local rb = least_in(t._r, k - nl - 1)
-  if rb and (not best or rb.priority <= best.priority) then best = rb end
+  if rb and not sheds_before(best, rb) then best = rb end
   return best
 end
 
@@ -361,6 +403,7 @@ local function dequeue(self, item)
   local q = self.queues[item.op]
   q.root = delete(q.root, item, q.c)
   item._n, item._mn, item._l, item._r, item._pi, item._px = nil, nil, nil, nil, nil, nil
+  item._nh, item._mh = nil, nil
 end
 
 --- Queues item (its op, deadline, known, priority, not_before). Misuse raises.
@@ -409,19 +452,25 @@ end
 
 function Scheduler.queued(_, item) return item._n ~= nil or item._h ~= nil end
 
--- The item to serve next: the most valuable one, if every known deadline ahead
--- of it still holds one call later; else the front (earliest deadline). Serving
+-- The item to serve next. Protected work (priority above 0) that cannot spare
+-- a call (its earliest-deadline-first schedule among itself would miss a
+-- deadline, guessed ones included, one call later) gets it: its earliest
+-- item. Otherwise the most valuable one, if every known deadline ahead of it
+-- still holds one call later; else the front (earliest deadline). Serving
 -- valuable work as early as the deadlines allow leaves the less valuable work
 -- queued, where it is what gets refused when more valuable work arrives later.
 function next_item(q, thr)
-  local front = first(q.root)
-  local top = q.root._px
+  local root = q.root
+  local front = first(root)
+  if front.priority <= 0 and root._nh > 0 and root._mh - q.c < thr then return first_protected(root) end
+  local top = root._px
   if top == front or top.priority <= front.priority then return front end
   if slack_in(q.root, position(q.root, top), q.c, 0) - q.c >= thr then return top end
   return front
 end
 
--- Refuses the least valuable items of q until every known deadline can be met.
+-- Refuses the least valuable items of q until every known deadline can be met;
+-- a guessed one is moved back to its latest deadline instead.
 local function shed(self, q, now, refuse)
   refresh(self, q)
   local thr = now + self.latency
@@ -430,8 +479,14 @@ local function shed(self, q, now, refuse)
     if not miss then return end
     local victim = least_in(q.root, k)
     dequeue(self, victim)
-    self.n = self.n - 1
-    refuse(victim)
+    if victim.known then
+      self.n = self.n - 1
+      refuse(victim)
+    else
+      if victim.latest > victim.deadline then victim.deadline = victim.latest end
+      victim.known = true
+      enqueue(self, victim)
+    end
   end
 end
 

@@ -125,6 +125,48 @@ describe("scheduler", function()
     assert.same({ "high-2", "guess" }, rest)
   end)
 
+  it("moves a less valuable guessed deadline back to its latest rather than refuse valuable work", function()
+    -- 1 call/s, no latency margin. Two guesses of low priority (lower bounds
+    -- 0.3 s and 0.4 s away) stand ahead of two valuable items whose known
+    -- windows close 1.5 s and 2.5 s away: four calls would need 4 s. Without a
+    -- latest, a guess is never refused nor moved, so the valuable work is
+    -- refused (the first that would miss); with one, the guesses move back to their latest (60 s: the
+    -- client asked after its stream dropped) and the valuable work goes first.
+    local function run(latest)
+      local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
+      local now = 1000
+      local function push(name, deadline, priority, known)
+        s:push({ op = CSSC, name = name, deadline = now + deadline, priority = priority, known = known,
+                 latest = not known and latest and now + latest or nil }, now)
+      end
+      push("guess-1", 0.3, 0, false)
+      push("guess-2", 0.4, 0, false)
+      push("vip-1", 1.5, 5, true)
+      push("vip-2", 2.5, 5, true)
+      local order, refused = {}, {}
+      for t = 0, 4 do
+        local out, r = drain(s, now + t * 1.001)
+        for _, n in ipairs(out) do order[#order + 1] = n end
+        for _, n in ipairs(r) do refused[#refused + 1] = n end
+      end
+      return order, refused
+    end
+    local order, refused = run(nil)
+    assert.same({ "vip-1" }, refused)                -- the guesses take the room
+    assert.same({ "vip-2", "guess-1", "guess-2" }, order)
+    order, refused = run(60)
+    assert.same({}, refused)
+    assert.same({ "vip-1", "vip-2", "guess-1", "guess-2" }, order)
+    -- Moved back, a guess is known at its latest: missing even that, it is refused.
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
+    local now = 1000
+    s:push({ op = CSSC, name = "vip", deadline = now + 0.5, priority = 5, known = true }, now)
+    s:push({ op = CSSC, name = "guess", deadline = now + 0.2, priority = 0, known = false, latest = now + 0.6 }, now)
+    local out, r = drain(s, now)
+    assert.same({ "vip" }, out)
+    assert.same({ "guess" }, r)
+  end)
+
   it("keeps its queue consistent through any mix of pushes, updates and removals", function()
     -- Against a plain sorted list: order, size, items ahead, and which items
     -- the feasibility rule refuses (brute force over the whole list).
@@ -360,7 +402,7 @@ describe("runtime scheduling on the emulator", function()
   end)
 
   it("refuses at once a reconnect whose window closes before a connection can be made", function()
-    env.runtime()
+    env.runtime{ answer_latency = 0.5 }
     local s = env.sessions(1, nil, function() return { ConnectionTimeoutSeconds = 4 } end)[1]
     local dropped = env.now()
     env.drop_all({ s })
@@ -376,6 +418,28 @@ describe("runtime scheduling on the emulator", function()
     local st = env.rt:stats()
     assert.equal(1, st.refused)
     assert.equal(1, st.deadline_misses)
+  end)
+
+  it("learns its answer latency from the calls when none is set: 0.5 s until calls come back", function()
+    -- The emulator answers at once on the virtual clock: the margin falls to
+    -- 1.5 * 0 + 0.05, so a window 0.3 s from closing is still tried.
+    env.runtime()
+    assert.equal(0.5, env.rt:stats().answer_latency)
+    local s = env.sessions(1, nil, function() return { ConnectionTimeoutSeconds = 4 } end)[1]
+    assert.near(0.05, env.rt:stats().answer_latency, 1e-9)
+    local dropped = env.now()
+    env.drop_all({ s })
+    env.advance(dropped + 3.7 - env.now())
+    assert(env.control:clear_requests())
+    local r = env.call(env.rt, "reconnect", s.token, env.offer(), s.client)
+    env.run(function() return r.done end)
+    assert.is_nil(r.err)
+    assert.truthy(r.res.SignalResponse)
+    assert.equal(1, #env.requests(CSSC))
+    -- A fixed answer_latency is not learnt.
+    env.runtime{ answer_latency = 0.5 }
+    env.sessions(1)
+    assert.equal(0.5, env.rt:stats().answer_latency)
   end)
 
   it("refuses queued work once its window can no longer be met, spending no call on it", function()

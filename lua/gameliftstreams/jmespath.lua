@@ -591,7 +591,10 @@ V["function"] = function(n, v)
     raise("invalid-arity", "%s() takes %s%d argument%s, got %d", n.name,
       f.variadic and "at least " or "", nsig, nsig == 1 and "" or "s", nargs)
   end
-  for i, types in ipairs(f.sig) do
+  -- Python's jmespath checks only the first nsig arguments, and then fails
+  -- inside merge() on a later non-object; here each of them is checked.
+  for i = 1, nargs do
+    local types = f.sig[math.min(i, nsig)]
     if types ~= "any" then f.check(n.name, args[i], types) end
   end
   return f.fn(table.unpack(args, 1, nargs))

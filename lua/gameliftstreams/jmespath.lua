@@ -849,6 +849,10 @@ local function protected(f, ...)
   local ok, res = pcall(f, ...)
   if ok then return res end
   if getmetatable(res) == Error then return nil, res end
+  if type(res) == "string" and res:find("stack overflow", 1, true) then
+    return nil, setmetatable({ code = "invalid-value",
+      message = "expression or value nested too deeply (" .. res .. ")" }, Error)
+  end
   error(res, 0)
 end
 
@@ -882,8 +886,11 @@ function M.search_json(expression, json_text)
   result, err = protected(run, expression, value)
   if err then return nil, err end
   if kind(result) == "expref" then return "null" end
-  return json.encode(result)
+  return protected(json.encode, result)
 end
+
+--- How many compiled expressions the cache holds (at most 512).
+function M.cache_size() return cache_next - cache_first end
 
 --- Parses expression: true, or nil, err (code "syntax").
 function M.compile(expression)

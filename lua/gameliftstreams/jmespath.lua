@@ -489,11 +489,15 @@ V.slice = function(n, v)
   return out
 end
 
-local function collect(base, right)
+-- right applied to each element of base (those where cond holds, if
+-- given), nulls left out: the body of every projection.
+local function collect(base, right, cond)
   local out, k = new_array(), 0
   for i = 1, #base do
-    local r = visit(right, base[i])
-    if r ~= NULL then k = k + 1; out[k] = r end
+    if not cond or not is_false(visit(cond, base[i])) then
+      local r = visit(right, base[i])
+      if r ~= NULL then k = k + 1; out[k] = r end
+    end
   end
   return out
 end
@@ -513,14 +517,7 @@ end
 V.filter_projection = function(n, v)
   local base = visit(n[1], v)
   if kind(base) ~= "array" then return NULL end
-  local out, k = new_array(), 0
-  for i = 1, #base do
-    if not is_false(visit(n[3], base[i])) then
-      local r = visit(n[2], base[i])
-      if r ~= NULL then k = k + 1; out[k] = r end
-    end
-  end
-  return out
+  return collect(base, n[2], n[3])
 end
 V.flatten = function(n, v)
   local base = visit(n[1], v)

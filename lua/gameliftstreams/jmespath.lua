@@ -15,6 +15,8 @@
 -- jmespath follows Python rather than the specification, so does this
 -- module: true == 1 inside arrays and objects, ordering strings against
 -- numbers is an invalid-type error, functions are checked when called.
+-- Two differences remain: merge() checks all its arguments (Python only the
+-- first), and integers stop at 64 bits (ceil(`1e20`) is a float here).
 --
 -- The parser is a Pratt parser, token for token the one of Python's
 -- jmespath (the same binding powers, so the same trees and the same

@@ -93,38 +93,12 @@ end
 -- Python's str() and repr() of JSON values.
 ---------------------------------------------------------------------------
 
--- float.__repr__: the shortest digits that read back to x, in fixed notation
--- when the decimal exponent is in [-4, 16), otherwise d.ddde+XX.
+-- float.__repr__ (json.float_repr), with str()'s nan and inf.
 local function pyfloat(x)
   if x ~= x then return "nan" end
   if x == math.huge then return "inf" end
   if x == -math.huge then return "-inf" end
-  if x == 0 then
-    return (1 / x < 0) and "-0.0" or "0.0"
-  end
-  local s
-  for p = 0, 16 do
-    s = fmt("%." .. p .. "e", x)
-    if tonumber(s) == x then break end
-  end
-  local sign, int, frac, exp = s:match("^(-?)(%d)%.?(%d*)e([-+]%d+)$")
-  local digits = (int .. frac):gsub("0+$", "")
-  if digits == "" then digits = "0" end
-  local e = tonumber(exp)
-  if e >= -4 and e < 16 then
-    local n = #digits
-    if e >= 0 then
-      if n <= e + 1 then
-        return sign .. digits .. rep("0", e + 1 - n) .. ".0"
-      end
-      return sign .. digits:sub(1, e + 1) .. "." .. digits:sub(e + 2)
-    end
-    return sign .. "0." .. rep("0", -e - 1) .. digits
-  end
-  local mant = digits:sub(1, 1)
-  if #digits > 1 then mant = mant .. "." .. digits:sub(2) end
-  local ae = math.abs(e)
-  return fmt("%s%se%s%02d", sign, mant, e < 0 and "-" or "+", ae)
+  return json.float_repr(x)
 end
 M.pyfloat = pyfloat
 
@@ -352,11 +326,11 @@ format_text = function(item, out, identifier, scalar_keys)
   return true
 end
 
---- text.format_text(value) -> string | nil, message
+--- text.format_text(value) -> string | nil, message, what was written before
 function M.text(value)
   local out = {}
   local ok, err = format_text(value, out)
-  if not ok then return nil, err end
+  if not ok then return nil, err, concat(out) end
   return concat(out)
 end
 
@@ -744,13 +718,16 @@ end
 local function format_table(value, opts)
   local tbl = new_table()
   local writes = {}
-  local built, err = build_table(tbl, opts.title, value)
-  if built == nil then
-    return nil, fail(err)
+  local function failed(message)
+    local e = fail(message)
+    e.output = opts.color and RESET or ""   -- colorama's atexit reset_all()
+    return nil, e
   end
+  local built, err = build_table(tbl, opts.title, value)
+  if built == nil then return failed(err) end
   if built then
     local ok, rerr = tbl:render(writes, opts.columns or 80, opts.color)
-    if not ok then return nil, fail(rerr) end
+    if not ok then return failed(rerr) end
   end
   if opts.color then
     if not opts.pager then
@@ -935,8 +912,12 @@ function M.format(format, response, opts)
   if format == "text" then
     local value, err = transformed(response, opts)
     if err ~= nil then return nil, err end
-    local out, terr = M.text(value)
-    if not out then return nil, fail(terr) end
+    local out, terr, partial = M.text(value)
+    if not out then
+      local e = fail(terr)
+      e.output = partial
+      return nil, e
+    end
     return out
   elseif format == "yaml-stream" then
     local value, err = transformed(response, opts)

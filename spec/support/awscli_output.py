@@ -13,10 +13,10 @@ per line, in order:
                         "non_aggregate": {}, "resume_token": null | "tok"}}
       -> {"out": "what awscli writes to stdout", "err": null | "str(exception)"}
   {"kind": "shorthand", "text": "a=b,c"}
-      -> {"value": V} | {"err": "message"}
+      -> {"json": json.dumps(V, indent=4, ensure_ascii=False)} | {"err": "message"}
   {"kind": "unpack", "shapes": {service-2.json shapes}, "shape": "Name",
    "cli_name": "--x", "value": "text" | ["word", ...]}
-      -> {"value": V} | {"err": "message", "type": "ExceptionClass"}
+      -> {"json": ...as above} | {"err": "message", "type": "ExceptionClass"}
 
 With --color on, awscli's table formatter starts colorama with autoreset, which
 wraps sys.stdout so that every write is followed by ESC[0m, and colorama's
@@ -32,7 +32,7 @@ import jmespath
 from awscli import formatter as awsformatter
 from awscli import shorthand
 from awscli import argprocess
-from awscli.botocore.paginate import PageIterator
+from botocore.paginate import PageIterator
 from botocore import model as botomodel
 
 
@@ -55,6 +55,7 @@ def do_format(req, real_stdout):
         query=jmespath.compile(query) if query is not None else None,
         color="on" if req.get("color") else "off")
     buf = io.StringIO()
+    real_stderr = sys.stderr
     sys.stdout = buf
     err = None
     try:
@@ -72,16 +73,22 @@ def do_format(req, real_stdout):
     except Exception as e:  # the CLI's main() catches everything the same way
         err = str(e)
     finally:
+        # colorama.init() wrapped both; unwrap so wrappers do not nest
         sys.stdout = real_stdout
+        sys.stderr = real_stderr
     out = buf.getvalue()
     if req["format"] == "table" and req.get("color"):
         out += "\x1b[0m"  # colorama's atexit reset_all()
     return {"out": out, "err": err}
 
 
+def dumps(value):
+    return json.dumps(value, indent=4, ensure_ascii=False)
+
+
 def do_shorthand(req):
     try:
-        return {"value": shorthand.ShorthandParser().parse(req["text"])}
+        return {"json": dumps(shorthand.ShorthandParser().parse(req["text"]))}
     except shorthand.ShorthandParseError as e:
         return {"err": str(e)}
 
@@ -104,7 +111,7 @@ def do_unpack(req):
             arg, value, "process-cli-arg.gameliftstreams.op")
         if parsed is None:
             parsed = argprocess.unpack_cli_arg(arg, value)
-        return {"value": parsed}
+        return {"json": dumps(parsed)}
     except Exception as e:
         return {"err": str(e), "type": type(e).__name__}
 
@@ -120,7 +127,7 @@ def main():
             ans = do_shorthand(req)
         else:
             ans = do_unpack(req)
-        real_stdout.write(json.dumps(ans) + "\n")
+        real_stdout.write(json.dumps(ans, ensure_ascii=False) + "\n")
         real_stdout.flush()
 
 

@@ -7,6 +7,7 @@ the interpreter /usr/bin/aws runs on, so the Unicode version is the same):
   wide       unicodedata.east_asian_width(c) in 'WFA' (awscli table.py counts 2)
   unprintable  not c.isprintable() (repr() escapes it)
   space      c.isspace() (str.rstrip(), and \\s in re patterns)
+  decimal    unicodedata.decimal(c) exists (int() and float() read them)
 
     /usr/bin/python3 tools/gen-pyunicode.py > lua/gameliftstreams/pyunicode.lua
 """
@@ -57,6 +58,8 @@ def main():
     w(emit("unprintable", ranges(lambda c: not c.isprintable())))
     w("\n")
     w(emit("space", ranges(lambda c: c.isspace())))
+    w("\n")
+    w(emit("decimal", ranges(lambda c: unicodedata.decimal(c, None) is not None)))
     w("""
 -- Is code point cp inside one of the ranges of list r (binary search)?
 local function within(r, cp)
@@ -77,6 +80,25 @@ end
 function M.is_wide(cp) return within(M.wide, cp) end
 function M.is_printable(cp) return not within(M.unprintable, cp) end
 function M.is_space(cp) return within(M.space, cp) end
+
+-- The value of a decimal digit (category Nd, every run of them is 0..9),
+-- or nil: Python's int() and float() read them all.
+function M.decimal_value(cp)
+  if cp >= 0x30 and cp <= 0x39 then return cp - 0x30 end
+  local r = M.decimal
+  local lo, hi = 1, #r // 2
+  while lo <= hi do
+    local mid = (lo + hi) // 2
+    if cp < r[2 * mid - 1] then
+      hi = mid - 1
+    elseif cp > r[2 * mid] then
+      lo = mid + 1
+    else
+      return (cp - r[2 * mid - 1]) % 10
+    end
+  end
+  return nil
+end
 
 return M
 """)

@@ -98,6 +98,19 @@ local function first_char(s)
   return utf8.char(shorthand.code_points(s)[1])
 end
 
+-- _PyUnicode_TransformDecimalAndSpaceToASCII, then strip(): what int() and
+-- float() parse. Any other non-ASCII character stays (and fails the parse).
+local function ascii_number_text(s)
+  local out = {}
+  for _, cp in ipairs(shorthand.code_points(s)) do
+    local d = cp >= 128 and pyunicode.decimal_value(cp)
+    if d then out[#out + 1] = string.char(48 + d)
+    elseif pyunicode.is_space(cp) then out[#out + 1] = " "
+    else out[#out + 1] = utf8.char(cp) end
+  end
+  return (table.concat(out):match("^ *(.-) *$"))
+end
+
 local function underscores_ok(digits)
   -- Python allows one "_" between two digits only
   return not (digits:find("__", 1, true) or digits:find("^_") or digits:find("_$"))
@@ -113,7 +126,7 @@ local function pyint(v)
     raise("TypeError", "int() argument must be a string, a bytes-like object or a real number, not '"
       .. pytype(v) .. "'")
   end
-  local s = strip(v)
+  local s = ascii_number_text(v)
   local sign, digits = s:match("^([+-]?)([0-9_]+)$")
   if not digits or not underscores_ok(digits) then
     raise("ValueError", "invalid literal for int() with base 10: " .. pyrepr(v))
@@ -133,7 +146,7 @@ local function pyfloatvalue(v)
     raise("TypeError", "float() argument must be a string or a real number, not '"
       .. pytype(v) .. "'")
   end
-  local s = strip(v)
+  local s = ascii_number_text(v)
   local low = s:lower()
   local sign, word = low:match("^([+-]?)(%a+)$")
   if word == "inf" or word == "infinity" then

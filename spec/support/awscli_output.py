@@ -14,7 +14,8 @@ per line, in order:
       -> {"out": "what awscli writes to stdout", "err": null | "str(exception)"}
   {"kind": "shorthand", "text": "a=b,c"}
       -> {"json": json.dumps(V, indent=4, ensure_ascii=False)} | {"err": "message"}
-  {"kind": "unpack", "shapes": {service-2.json shapes}, "shape": "Name",
+  {"kind": "unpack", "shapes": {service-2.json shapes} (or "model_path":
+   a service-2.json), "shape": "Name",
    "cli_name": "--x", "value": "text" | ["word", ...]}
       -> {"json": ...as above} | {"err": "message", "type": "ExceptionClass"}
 
@@ -101,8 +102,18 @@ class FakeArg(object):
         self.argument_model = argument_model
 
 
+_models = {}
+
+
 def do_unpack(req):
-    resolver = botomodel.ShapeResolver(req["shapes"])
+    shapes = req.get("shapes")
+    if shapes is None:
+        path = req["model_path"]
+        if path not in _models:
+            with open(path) as f:
+                _models[path] = json.load(f)["shapes"]
+        shapes = _models[path]
+    resolver = botomodel.ShapeResolver(shapes)
     shape = resolver.get_shape_by_name(req["shape"])
     arg = FakeArg(req.get("cli_name", "--x"), shape)
     value = req["value"]

@@ -18,6 +18,7 @@
 --   color    true when awscli would colour the table (--color on, or
 --            --color auto with stdout a tty); text, json and yaml are never
 --            coloured
+--   tty      true when stdout is a terminal (colorama's exit reset, below)
 --   pager    true when awscli would pipe stdout through its pager (stdout a
 --            tty and a pager configured): colorama then does not reset after
 --            each write (see below)
@@ -42,16 +43,17 @@
 -- Errors: nil, err with err = {code = "FormatError", message = M, output = O}:
 -- awscli raised an exception with str() M while formatting; its main() then
 -- writes "\n" .. M .. "\n" to stderr and exits 255. O is what reached stdout
--- before (only colorama's final reset, ESC[0m, for a coloured table).
+-- before (for a coloured table on a tty, colorama's final reset ESC[0m).
 -- A query's own error table is returned as it is.
 --
 -- Colour: with --color on awscli starts colorama with autoreset, which wraps
 -- sys.stdout so that every write() is followed by ESC[0m, and registers an
 -- atexit hook that writes one more ESC[0m when the process ends (even when
--- nothing was written). The table's output here contains both, in the same
--- places. colorama wraps sys.stderr the same way: an error message written
--- after a coloured table formatter was made gets ESC[0m after each of the
--- three writes ("\n", message, "\n") in awscli.
+-- nothing was written) if stdout is a tty (elsewhere colorama strips it).
+-- The table's output here contains both, in the same places. colorama wraps
+-- sys.stderr the same way: an error message written after a coloured table
+-- formatter was made gets ESC[0m after each of the three writes ("\n",
+-- message, "\n") in awscli.
 local json = require "gameliftstreams.json"
 local pyunicode = require "gameliftstreams.pyunicode"
 
@@ -720,7 +722,8 @@ local function format_table(value, opts)
   local writes = {}
   local function failed(message)
     local e = fail(message)
-    e.output = opts.color and RESET or ""   -- colorama's atexit reset_all()
+    -- colorama's atexit reset_all()
+    e.output = (opts.color and opts.tty) and RESET or ""
     return nil, e
   end
   local built, err = build_table(tbl, opts.title, value)
@@ -733,7 +736,7 @@ local function format_table(value, opts)
     if not opts.pager then
       for i = 1, #writes do writes[i] = writes[i] .. RESET end
     end
-    writes[#writes + 1] = RESET   -- colorama's atexit reset_all()
+    if opts.tty then writes[#writes + 1] = RESET end   -- colorama's atexit reset_all()
   end
   return concat(writes)
 end

@@ -236,8 +236,15 @@ describe("clioutput's API", function()
     assert.are.equal(qerr, err)
   end)
 
-  it("ends a coloured table with colorama's exit reset even when nothing is printed", function()
-    assert.are.equal("\27[0m", clioutput.format("table", json.object(), { color = true }))
-    assert.are.equal("", clioutput.format("table", json.object(), { color = false }))
+  it("ends a coloured table on a tty with colorama's exit reset, even when nothing is printed", function()
+    assert.are.equal("\27[0m", clioutput.format("table", json.object(), { color = true, tty = true }))
+    assert.are.equal("", clioutput.format("table", json.object(), { color = true }))
+    assert.are.equal("", clioutput.format("table", json.object(), { color = false, tty = true }))
+    local v = diff.obj({ "A", "b" })
+    local piped = clioutput.format("table", v, { color = true })
+    assert.are.equal(piped .. "\27[0m", clioutput.format("table", v, { color = true, tty = true }))
+    -- through a pager: no reset after each write
+    assert.are.equal(clioutput.format("table", v, { color = true, pager = true }):gsub("\27%[0m", ""),
+      (piped:gsub("\27%[0m", "")))
   end)
 end)

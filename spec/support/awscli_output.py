@@ -20,8 +20,8 @@ per line, in order:
       -> {"json": ...as above} | {"err": "message", "type": "ExceptionClass"}
 
 With --color on, awscli's table formatter starts colorama with autoreset, which
-wraps sys.stdout so that every write is followed by ESC[0m, and colorama's
-atexit hook writes one more ESC[0m when the process ends; both are reproduced.
+wraps sys.stdout so that every write is followed by ESC[0m; that is reproduced.
+(colorama's atexit hook writes one more ESC[0m only when stdout is a tty.)
 """
 import argparse
 import io
@@ -77,10 +77,9 @@ def do_format(req, real_stdout):
         # colorama.init() wrapped both; unwrap so wrappers do not nest
         sys.stdout = real_stdout
         sys.stderr = real_stderr
-    out = buf.getvalue()
-    if req["format"] == "table" and req.get("color"):
-        out += "\x1b[0m"  # colorama's atexit reset_all()
-    return {"out": out, "err": err}
+    # colorama's atexit reset_all() writes one more ESC[0m only when stdout
+    # is a tty (it strips it otherwise); these runs model a pipe.
+    return {"out": buf.getvalue(), "err": err}
 
 
 def dumps(value):

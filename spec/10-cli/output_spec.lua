@@ -241,10 +241,10 @@ describe("clioutput's API", function()
     assert.are.equal("", clioutput.format("table", json.object(), { color = true }))
     assert.are.equal("", clioutput.format("table", json.object(), { color = false, tty = true }))
     local v = diff.obj({ "A", "b" })
-    local piped = clioutput.format("table", v, { color = true })
-    assert.are.equal(piped .. "\27[0m", clioutput.format("table", v, { color = true, tty = true }))
+    local piped = clioutput.format("table", v, { color = true, title = "Op" })
+    assert.are.equal(piped .. "\27[0m", clioutput.format("table", v, { color = true, tty = true, title = "Op" }))
     -- through a pager: no reset after each write
-    assert.are.equal(clioutput.format("table", v, { color = true, pager = true }):gsub("\27%[0m", ""),
+    assert.are.equal(clioutput.format("table", v, { color = true, pager = true, title = "Op" }):gsub("\27%[0m", ""),
       (piped:gsub("\27%[0m", "")))
   end)
 end)

@@ -497,44 +497,69 @@ local function group_scalar_keys(current)
   return headers, more
 end
 
--- _group_scalar_keys on a list element that is not a dict: the exception
--- Python raises iterating it and indexing it with its own elements.
-local function non_dict_element_error(item)
+-- _group_scalar_keys on a list element that is not a dict: Python iterates
+-- it and indexes it with its own elements. Returns the keys it finds (list
+-- indices, for a list of integers) or nil, the exception's text.
+local function group_non_dict(item)
   local t = pytype(item)
   if t == "str" then
-    if item == "" then return nil end
-    return "string indices must be integers, not 'str'"
-  elseif t == "list" then
-    if #item == 0 then return nil end
-    local et = pytype(item[1])
-    if et == "int" or et == "bool" then
-      return "the elements of this list are list indices"
-    end
-    return "list indices must be integers or slices, not " .. et
+    if item == "" then return {}, {} end
+    return nil, "string indices must be integers, not 'str'"
+  elseif t ~= "list" then
+    return nil, fmt("'%s' object is not iterable", t)
   end
-  return fmt("'%s' object is not iterable", t)
+  local headers, more = {}, {}
+  local n = #item
+  for _, e in ipairs(item) do
+    local et = pytype(e)
+    if et ~= "int" and et ~= "bool" then
+      return nil, "list indices must be integers or slices, not " .. et
+    end
+    local idx = et == "bool" and (e and 1 or 0) or e
+    if idx < -n or idx >= n then return nil, "list index out of range" end
+    local v = item[idx < 0 and n + idx + 1 or idx + 1]
+    if is_container(v) then more[#more + 1] = idx else headers[#headers + 1] = idx end
+  end
+  return headers, more
+end
+
+-- sorted(set(keys)): Python cannot order integers (list indices) among
+-- strings; which operand it names depends on the set's hash order.
+local function sorted_set(keys)
+  local seen, out, nums, strs = {}, {}, false, false
+  for _, k in ipairs(keys) do
+    if not seen[k] then
+      seen[k] = true
+      out[#out + 1] = k
+      if type(k) == "number" then nums = true else strs = true end
+    end
+  end
+  if nums and strs then
+    return nil, "'<' not supported between instances of 'int' and 'str'"
+  end
+  sort(out)
+  return out
 end
 
 local build_table
 
 local function build_sub_table_from_list(tbl, current, indent_level, title)
-  local hseen, mseen, headers, more = {}, {}, {}, {}
+  local all_headers, all_more = {}, {}
   for _, item in ipairs(current) do
-    if not is_object(item) then
-      local e = non_dict_element_error(item)
-      if e then return nil, e end
+    local h, m
+    if is_object(item) then
+      h, m = group_scalar_keys(item)
     else
-      local h, m = group_scalar_keys(item)
-      for _, k in ipairs(h) do
-        if not hseen[k] then hseen[k] = true; headers[#headers + 1] = k end
-      end
-      for _, k in ipairs(m) do
-        if not mseen[k] then mseen[k] = true; more[#more + 1] = k end
-      end
+      h, m = group_non_dict(item)
+      if not h then return nil, m end
     end
+    table.move(h, 1, #h, #all_headers + 1, all_headers)
+    table.move(m, 1, #m, #all_more + 1, all_more)
   end
-  sort(headers)
-  sort(more)
+  local headers, herr = sorted_set(all_headers)
+  if not headers then return nil, herr end
+  local more, merr = sorted_set(all_more)
+  if not more then return nil, merr end
   local ok, err = tbl:add_row_header(headers)
   if not ok then return nil, err end
   for i, element in ipairs(current) do

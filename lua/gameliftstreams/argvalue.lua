@@ -65,19 +65,9 @@ local function param_error(cli_name, message)
   raise("ParamError", string.format("Error parsing parameter '%s': %s", cli_name, message))
 end
 
--- Python's repr() of a str.
-local function pyrepr(s)
-  return require("gameliftstreams.clioutput").pyrepr(s)
-end
-
-local function pytype(v)
-  if type(v) == "string" then return "str" end
-  if is_array(v) then return "list" end
-  if is_object(v) then return "dict" end
-  if v == null or v == nil then return "NoneType" end
-  if type(v) == "boolean" then return "bool" end
-  return math.type(v) == "integer" and "int" or "float"
-end
+-- Python's repr() and type names (clioutput has them for its output).
+local clioutput = require "gameliftstreams.clioutput"
+local pyrepr, pytype = clioutput.pyrepr, clioutput.pytype
 
 -- str.strip() / lstrip() with Python's whitespace.
 local function strip(s, left_only)

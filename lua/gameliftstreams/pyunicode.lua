@@ -303,8 +303,8 @@ M.decimal = {
   0x1E140,0x1E149, 0x1E2F0,0x1E2F9, 0x1E950,0x1E959, 0x1FBF0,0x1FBF9,
 }
 
--- Is code point cp inside one of the ranges of list r (binary search)?
-local function within(r, cp)
+-- The index of the range of list r holding code point cp (binary search).
+local function find(r, cp)
   local lo, hi = 1, #r // 2
   while lo <= hi do
     local mid = (lo + hi) // 2
@@ -313,11 +313,13 @@ local function within(r, cp)
     elseif cp > r[2 * mid] then
       lo = mid + 1
     else
-      return true
+      return mid
     end
   end
-  return false
+  return nil
 end
+
+local function within(r, cp) return find(r, cp) ~= nil end
 
 function M.is_wide(cp) return within(M.wide, cp) end
 function M.is_printable(cp) return not within(M.unprintable, cp) end
@@ -327,19 +329,8 @@ function M.is_space(cp) return within(M.space, cp) end
 -- or nil: Python's int() and float() read them all.
 function M.decimal_value(cp)
   if cp >= 0x30 and cp <= 0x39 then return cp - 0x30 end
-  local r = M.decimal
-  local lo, hi = 1, #r // 2
-  while lo <= hi do
-    local mid = (lo + hi) // 2
-    if cp < r[2 * mid - 1] then
-      hi = mid - 1
-    elseif cp > r[2 * mid] then
-      lo = mid + 1
-    else
-      return (cp - r[2 * mid - 1]) % 10
-    end
-  end
-  return nil
+  local i = find(M.decimal, cp)
+  return i and (cp - M.decimal[2 * i - 1]) % 10
 end
 
 return M

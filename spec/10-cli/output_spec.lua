@@ -8,16 +8,13 @@ local json = require "gameliftstreams.json"
 local clioutput = require "gameliftstreams.clioutput"
 local diff = require "spec.support.cli_diff"
 
-local SEED = tonumber(os.getenv("GLS_CLI_SEED") or "") or os.time()
-local NDOCS = tonumber(os.getenv("GLS_CLI_DOCS") or "") or 1200
+local SEED = diff.SEED
+local NDOCS = diff.count(1200)
 local MODEL = helper.shared .. "/reference/gameliftstreams/service-2.json"
 
 local available, why = diff.available()
 
-local function show(s)
-  if s == nil then return "nil" end
-  return string.format("%q", s)
-end
+local show = diff.show
 
 -- Formats each case here and in awscli; returns the list of mismatches.
 -- case: {format=, value=, title=, color=, columns=, query = {lua=fn, expr=}}
@@ -77,14 +74,7 @@ local function compare(cases)
   return bad
 end
 
-local function assert_none(bad, what)
-  if #bad > 0 then
-    local shown = {}
-    for i = 1, math.min(#bad, 5) do shown[i] = bad[i] end
-    error(string.format("%d %s differ from awscli (seed %d, GLS_CLI_SEED=%d to repeat):\n%s",
-      #bad, what, SEED, SEED, table.concat(shown, "\n")), 0)
-  end
-end
+local assert_none = diff.report
 
 local FORMATS = { "json", "text", "yaml", "yaml-stream" }
 local COLUMNS = { 20, 40, 80, 120, 250 }

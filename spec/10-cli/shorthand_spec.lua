@@ -8,25 +8,15 @@ local shorthand = require "gameliftstreams.shorthand"
 local argvalue = require "gameliftstreams.argvalue"
 local diff = require "spec.support.cli_diff"
 
-local SEED = tonumber(os.getenv("GLS_CLI_SEED") or "") or os.time()
-local NTEXTS = tonumber(os.getenv("GLS_CLI_DOCS") or "") or 3000
+local SEED = diff.SEED
+local NTEXTS = diff.count(3000)
 local MODEL = helper.shared .. "/reference/gameliftstreams/service-2.json"
 
 local available, why = diff.available()
 
-local function show(s)
-  if s == nil then return "nil" end
-  return string.format("%q", s)
-end
+local show = diff.show
 
-local function report(bad, what)
-  if #bad > 0 then
-    local shown = {}
-    for i = 1, math.min(#bad, 6) do shown[i] = bad[i] end
-    error(string.format("%d %s differ from awscli (seed %d, GLS_CLI_SEED=%d to repeat):\n%s",
-      #bad, what, SEED, SEED, table.concat(shown, "\n")), 0)
-  end
-end
+local report = diff.report
 
 -- Python's json error text after "Invalid JSON: " is not reproduced (the
 -- decoder is jansson): compare everything else.

@@ -7,6 +7,28 @@ local cjson = require "cjson"
 
 local M = {}
 
+--- The run's seed: GLS_CLI_SEED, or the clock's.
+M.SEED = tonumber(os.getenv("GLS_CLI_SEED") or "") or os.time()
+--- How many generated cases a spec makes: GLS_CLI_DOCS, or default.
+function M.count(default)
+  return tonumber(os.getenv("GLS_CLI_DOCS") or "") or default
+end
+
+function M.show(s)
+  if s == nil then return "nil" end
+  return string.format("%q", s)
+end
+
+--- Raises with the first mismatches (and the seed to repeat the run).
+function M.report(bad, what)
+  if #bad > 0 then
+    local shown = {}
+    for i = 1, math.min(#bad, 6) do shown[i] = bad[i] end
+    error(string.format("%d %s differ from awscli (seed %d, GLS_CLI_SEED=%d to repeat):\n%s",
+      #bad, what, M.SEED, M.SEED, table.concat(shown, "\n")), 0)
+  end
+end
+
 M.PYTHON = "/usr/bin/python3"
 M.HARNESS = "spec/support/awscli_output.py"
 

@@ -29,7 +29,7 @@ function M.report(bad, what)
   end
 end
 
-M.PYTHON = "/usr/bin/python3"
+M.PYTHON = os.getenv("GLS_AWSCLI_PYTHON") or "/usr/bin/python3"
 M.HARNESS = "spec/support/awscli_output.py"
 
 local function sh_quote(s)

@@ -923,6 +923,19 @@ local function format_buffered(format, response, opts)
   error("format_buffered: " .. tostring(format))
 end
 
+--- clioutput.error_text(message, format, opts) -> what awscli writes to
+-- stderr for an error with str() message (its "\n" .. message .. "\n"),
+-- raised after the output formatter was made: for a coloured table colorama
+-- then wraps stderr too, and each of the three writes gets ESC[0m after it.
+-- Errors of a paginated call's requests are such (awscli's paginator sends
+-- them while the formatter runs); a single call's error comes before.
+function M.error_text(message, format, opts)
+  if format == "table" and opts and opts.color then
+    return "\n" .. RESET .. message .. RESET .. "\n" .. RESET
+  end
+  return "\n" .. message .. "\n"
+end
+
 local FORMATS = { json = true, text = true, table = true, yaml = true,
                   ["yaml-stream"] = true }
 

@@ -55,6 +55,16 @@ describe("clioutput against the whole aws CLI v2 #cli", function()
     if home then os.execute("rm -rf " .. quote(home)) end
   end)
 
+  -- aws's exit status and stderr
+  local function aws_err(args)
+    local errf = os.tmpname()
+    local code = sh(env .. " /usr/bin/aws gameliftstreams " .. args .. " --endpoint-url "
+      .. server.url .. " 2>" .. quote(errf) .. " >/dev/null")
+    local text = helper.read_file(errf)
+    os.remove(errf)
+    return code, text
+  end
+
   local function aws(args)
     local code, out = sh(env .. " /usr/bin/aws gameliftstreams " .. args .. " --endpoint-url "
       .. server.url .. " 2>/dev/null")
@@ -108,6 +118,28 @@ describe("clioutput against the whole aws CLI v2 #cli", function()
         assert.are.equal(aws(op[2] .. " --page-size 2 --output " .. f), table.concat(chunks),
           op[2] .. " --output " .. f)
       end
+    end
+  end)
+
+  it("writes a service error as aws does, with colorama's resets when a coloured table was "
+    .. "being made (a paginated call)", function()
+    if not ok then return pending(why) end
+    local reply = { status = 400, headers = { ["X-Amzn-ErrorType"] = "ValidationException" },
+                    body = '{"message": "bad thing"}' }
+    local message = "An error occurred (ValidationException) when calling the %s operation: bad thing"
+    for _, c in ipairs({
+      { "ListStreamGroups", "list-stream-groups", "table", "on" },
+      { "ListStreamGroups", "list-stream-groups", "table", "off" },
+      { "ListStreamGroups", "list-stream-groups", "json", "on" },
+      { "GetStreamGroup", "get-stream-group --identifier sg-1", "table", "on" },
+    }) do
+      server.enqueue({ reply })
+      local code, err = aws_err(c[2] .. " --output " .. c[3] .. " --color " .. c[4])
+      assert.are.equal(254, code)
+      -- a single call fails before awscli makes its formatter
+      local live = c[1]:match("^List") and c[4] == "on"
+      assert.are.equal(clioutput.error_text(message:format(c[1]), live and c[3] or "json",
+        { color = c[4] == "on" }), err, c[2] .. " " .. c[3] .. " " .. c[4])
     end
   end)
 end)

@@ -38,12 +38,18 @@
 -- each page as {result keys of that page} (the first page also carries the
 -- non-aggregate keys) and, after the last, {"NextToken": {"NextToken": tok}}
 -- when there is a resume token; yaml-stream writes each page (ResponseMetadata
--- removed, query applied) as a one-item YAML list.
+-- removed, query applied) as a one-item YAML list. Pages are handed over as
+-- botocore's PageIterator yields them (with --max-items, already cut).
+--
+-- Width: awscli never wraps a cell. When the table is wider than columns,
+-- every section of one row turns vertical (a row per column) and the table
+-- is as wide as it then needs, whatever columns says.
 --
 -- Errors: nil, err with err = {code = "FormatError", message = M, output = O}:
 -- awscli raised an exception with str() M while formatting; its main() then
--- writes "\n" .. M .. "\n" to stderr and exits 255. O is what reached stdout
--- before (for a coloured table on a tty, colorama's final reset ESC[0m).
+-- writes clioutput.error_text(M, format, opts) to stderr and exits 255. O is
+-- what reached stdout before (text: the lines before the failing one; a
+-- coloured table on a tty: colorama's final reset ESC[0m).
 -- A query's own error table is returned as it is.
 --
 -- Colour: with --color on awscli starts colorama with autoreset, which wraps

@@ -201,7 +201,7 @@ function M.gls(opts)
   self.rt = runtime.new{
     client = opts.client, policy_source = M.POLICY, now = opts.clock, random = opts.random,
     stream_group = opts.stream_group, application = opts.application, status_interval = opts.status_interval,
-    answer_latency = opts.answer_latency,
+    answer_latency = opts.answer_latency, rates = opts.rates,
     log = opts.log or function(r)
       local k = r.event == "decision" and ("decision:" .. tostring(r.action)) or r.event
       events[k] = (events[k] or 0) + 1

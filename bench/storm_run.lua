@@ -8,6 +8,9 @@
 --                       the first minute of the storm, 4 times that afterwards
 --   PLAIN_RETRY_QUOTA=1 0 = the plain backend ignores the SDK's retry quota
 --   STATUS_INTERVAL=    the runtime's status_interval (seconds between sweeps; its default)
+--   ANSWER_LATENCY=     the runtime's answer_latency (default: learnt from its calls)
+--   LIST_RATE=20        ListStreamSessions calls/s (the emulator's quota and the runtime's rate)
+--   STORM_DIAG=1        say why savable high-priority players were lost
 -- See bench/storm for what is measured and printed.
 package.path = "bench/?.lua;" .. package.path
 local core = require "gameliftstreams.core"
@@ -41,6 +44,7 @@ local PLAIN_QUOTA = env("PLAIN_RETRY_QUOTA", "1") ~= "0"
 local STATUS_INTERVAL = tonumber(env("STATUS_INTERVAL", ""))
 local DIAG = env("STORM_DIAG", "0") ~= "0"
 local ANSWER_LATENCY = tonumber(env("ANSWER_LATENCY", ""))
+local LIST_RATE = tonumber(env("LIST_RATE", ""))
 
 local ctl = control.new(URL, { keep_alive = true })
 -- Wall time spent in control calls (blocking HTTP to the emulator), so the
@@ -113,7 +117,8 @@ local function setup(storm)
   check(ctl:advance(0))                       -- activation (delay 0) runs now
   for _, p in ipairs(players) do check(ctl:connect(p.sid), nil, "connect") end
   T.setup_connect = core.time() - t0 - T.setup_start
-  check(ctl:quotas{ StartStreamSession = QUOTA, CreateStreamSessionConnection = QUOTA })
+  check(ctl:quotas{ StartStreamSession = QUOTA, CreateStreamSessionConnection = QUOTA,
+                    ListStreamSessions = LIST_RATE or QUOTA })
   check(ctl:request("POST", "/delays", { activation = 1 }))
   return check(ctl:request("GET", "/clock")).now
 end
@@ -220,6 +225,7 @@ local function run_backend(storm, name)
   if name == "gls" then
     backend = backends.gls{ client = counting, clock = clock, stream_group = SG, application = APP,
                             status_interval = STATUS_INTERVAL, answer_latency = ANSWER_LATENCY,
+                            rates = LIST_RATE and { ListStreamSessions = LIST_RATE } or nil,
                             random = model.rng(SEED * 7907 + n) }
     for _, p in ipairs(players) do backend:track(p, p.arn) end
   else

@@ -141,6 +141,7 @@ local TRANSIENT = { ACTIVATING = true, RECONNECTING = true, CONNECTED = true }
 local HUGE = math.huge
 local LATENCIES = 1024        -- answer latencies kept for p50/p99
 local CALL_TIMES = 32         -- call durations the learnt answer_latency follows
+local NOTICES = 64            -- drop-to-ask delays deadline_guess follows
 
 local json = cjson.new()
 json.encode_sparse_array(false)
@@ -242,7 +243,7 @@ function M.new(opts)
     full_sweep_interval = opts.full_sweep_interval or 10 * (opts.status_interval or 2),
     counts = { superseded = 0, refused = 0, deadline_misses = 0, policy_errors = 0 },
     calls = {}, recent = {}, lat = {}, nlat = 0, closed = false,
-    learn_latency = opts.answer_latency == nil, took = { n = 0 },
+    learn_latency = opts.answer_latency == nil, took = { n = 0 }, notices = { n = 0 },
   }, Runtime)
   self.sched = scheduler.new{ store = store, rates = opts.rates, bursts = opts.bursts, latency = self.latency }
   if opts.policy or opts.policy_source then
@@ -823,7 +824,7 @@ function Runtime:reconnect(token, offer, client, cb, opts)
     return self:deliver(cb, nil, new_error("Forbidden", 403, why))
   end
   local known = rec.deadline ~= nil
-  local deadline = rec.deadline or self:deadline_bound(rec, now)
+  local deadline = rec.deadline or self:deadline_guess(rec, now)
   if known and deadline < now + self.latency then
     self.counts.refused = self.counts.refused + 1
     self.counts.deadline_misses = self.counts.deadline_misses + 1
@@ -1207,6 +1208,23 @@ function Runtime:deadline_bound(rec, now)
   return base + rec.timeout
 end
 
+-- The deadline a reconnect asked for now is ordered by while its drop is not
+-- learnt: the lower bound, or, once drops have been learnt for sessions with
+-- a reconnect waiting, now + timeout less the longest clients took to ask
+-- after their drop (of the last NOTICES): closer to the truth than the bound
+-- when sweeps are slow, and like it never a reason to refuse.
+function Runtime:deadline_guess(rec, now)
+  local b = self:deadline_bound(rec, now)
+  local ring = self.notices
+  if ring.n == 0 then return b end
+  local worst = 0
+  for i = 1, math.min(ring.n, NOTICES) do
+    if ring[i] > worst then worst = ring[i] end
+  end
+  local g = now + rec.timeout - worst
+  return g > b and g or b
+end
+
 -- A status learnt from the API (sent = when the call that told it was sent).
 function Runtime:learn(rec, status, last_updated, sent)
   if rec.changed and sent and rec.changed > sent then return end
@@ -1234,6 +1252,12 @@ function Runtime:learn(rec, status, last_updated, sent)
   self:save(rec)
   local l = self.live[rec.arn]
   local it = l and l.work
+  if it and status == PENDING and it.t0 and not it.known then
+    -- How long after its drop this client asked: what deadline_guess learns from.
+    local ring = self.notices
+    ring.n = ring.n + 1
+    ring[(ring.n - 1) % NOTICES + 1] = math.max(0, it.t0 - (rec.deadline - rec.timeout))
+  end
   if it and self.sched:queued(it) then
     self.sched:update(it, rec.deadline or self:deadline_bound(rec, now), rec.deadline ~= nil)
   end

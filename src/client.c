@@ -598,13 +598,12 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
       gls_result_fail(r, GLS_E_RESPONSE_TOO_LARGE, "ResponseTooLarge", msg);
       r->retryable = 0;
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-      long connect_ms = 0;
-      curl_off_t ct = 0;
-      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &ct);
-      connect_ms = (long)(ct / 1000);
-      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"", ct == 0 ? "Connect" : "Read",
+      /* Whether the request went out tells a read timeout from a connect one:
+       * a kept-alive connection that is reused has no connect time at all. */
+      long sent = 0;
+      curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
+      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"", sent > 0 ? "Read" : "Connect",
                c->r_origin);
-      (void)connect_ms;
       gls_result_fail(r, GLS_E_TIMEOUT, "Timeout", msg);
       r->retryable = 1;
     } else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||

@@ -407,6 +407,31 @@ out:
 
 /* ------------------------------------------------------------ one attempt */
 
+/* The read timeout: the longest silence once the request is on its way,
+ * checked from libcurl's progress callback (about once a second while idle).
+ * libcurl's low-speed check alone averages the speed over several seconds of
+ * history, so the bytes of a request body kept it from ever firing on a POST
+ * to a server that then said nothing. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+  gls_request *q = ud;
+  (void)dltotal;
+  (void)ultotal;
+  int64_t now = gls_now_ms();
+  curl_off_t pre = 0;
+  curl_easy_getinfo(q->attempt_easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  if (pre == 0 || dlnow != q->seen_dl || ulnow != q->seen_ul) {
+    q->seen_dl = dlnow;
+    q->seen_ul = ulnow;
+    q->quiet_since_ms = now;
+    return 0;
+  }
+  if (now - q->quiet_since_ms >= q->c->r_read_ms) {
+    q->read_timed_out = 1;
+    return 1; /* CURLE_ABORTED_BY_CALLBACK */
+  }
+  return 0;
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
   gls_request *q = ud;
   size_t len = sz * n;
@@ -554,10 +579,18 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->r_connect_ms);
+  q->attempt_easy = easy;
+  q->read_timed_out = 0;
   if (c->r_read_ms > 0) {
-    /* "read timeout": fail after this long without a byte received. */
+    /* "read timeout": fail after this long without a byte received. The
+     * low-speed check also wakes the transfer up every second. */
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (c->r_read_ms + 999) / 1000);
+    q->quiet_since_ms = gls_now_ms();
+    q->seen_dl = q->seen_ul = -1;
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, q);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   }
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, c->verify_ssl ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, c->verify_ssl ? 2L : 0L);
@@ -597,13 +630,13 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
       snprintf(msg, sizeof msg, "the reply body is larger than max_response_bytes (%ld)", c->max_response);
       gls_result_fail(r, GLS_E_RESPONSE_TOO_LARGE, "ResponseTooLarge", msg);
       r->retryable = 0;
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+    } else if (rc == CURLE_OPERATION_TIMEDOUT || (rc == CURLE_ABORTED_BY_CALLBACK && q->read_timed_out)) {
       /* Whether the request went out tells a read timeout from a connect one:
        * a kept-alive connection that is reused has no connect time at all. */
       long sent = 0;
       curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
-      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"", sent > 0 ? "Read" : "Connect",
-               c->r_origin);
+      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"",
+               sent > 0 || q->read_timed_out ? "Read" : "Connect", c->r_origin);
       gls_result_fail(r, GLS_E_TIMEOUT, "Timeout", msg);
       r->retryable = 1;
     } else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||

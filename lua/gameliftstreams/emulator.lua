@@ -1873,6 +1873,8 @@ function CONTROL.faults(self, method, body)
   if f.latency_ms and f.latency_ms > 0 and not self.respond then
     return bad_request("'latency_ms' needs a responder (emulator.new{respond = srv:respond})")
   end
+  -- made once, here: building 16 MiB takes long enough to pass for a silent server
+  if f.body_bytes then f.body = '{"x":"' .. ("x"):rep(f.body_bytes - 8) .. '"}' end
   self.faults[#self.faults + 1] = f
   return 201, json.encode(fault_view(f))
 end
@@ -2037,7 +2039,7 @@ local function fault_reply(rid, f)
   if f.body_bytes then
     -- a well-formed JSON object of exactly body_bytes bytes: {"x":"xxx..."}
     local headers = { ["x-amzn-RequestId"] = rid, ["Content-Type"] = "application/json" }
-    return f.status or 200, headers, '{"x":"' .. ("x"):rep(f.body_bytes - 8) .. '"}'
+    return f.status or 200, headers, f.body
   end
   if f.truncate or f.malformed then
     local status = f.status or 200

@@ -1,0 +1,121 @@
+-- spec/support/faults.lua: what the fault-injection suite (spec/11-faults) shares.
+--
+--   local faults = require "spec.support.faults"
+--   faults.offer(tag)              a fresh SDP-like offer (the emulator refuses a used one)
+--   faults.names(answer, offer)    does answer name offer (a=x-gls-offer-sha256:<hex>)?
+--   faults.pending(e, c)           a session on emulator e (virtual clock) started with
+--                                  client c, attached and dropped: its ARN
+--   faults.box()                   a callback that counts its calls: box.cb, box.n, box.out, box.err
+--   faults.drive(c, boxes, secs)   steps c (a client or runtime) until every box ran (real seconds)
+--   faults.by_token(log, op)       the request log's entries of op grouped by client_token
+--   faults.rss_kb(pid)             a process's resident set (KB)
+--   faults.lua_kb()                the Lua heap after two full collections (KB)
+--   faults.parallel(url, reqs)     HTTP requests sent at once (one curl each);
+--                                  each req { method, path, body = table, headers = {} }
+--                                  -> list of { status, body (decoded JSON or text) }
+local core = require "gameliftstreams.core"
+local cjson = require "cjson"
+local helper = require "spec.helper"
+
+local M = { CSSC = "CreateStreamSessionConnection", SG = "sg-1AB2C3De4", APP = "a-9ZY8X7Wv6" }
+
+local nonce = 0
+function M.offer(tag)
+  nonce = nonce + 1
+  return ("v=0\r\no=- %d 2 IN IP4 127.0.0.1\r\ns=%s\r\na=x-fault-nonce:%s\r\n")
+    :format(nonce, tag or "fault", core.random_hex(12))
+end
+
+function M.names(answer, offer)
+  return type(answer) == "string" and answer:match("a=x%-gls%-offer%-sha256:(%x+)") == core.sha256_hex(offer)
+end
+
+function M.pending(e, c)
+  local s = assert(c:start_stream_session{ Identifier = M.SG, ApplicationIdentifier = M.APP, Protocol = "WebRTC",
+                                            SignalRequest = M.offer("start") })
+  assert(e.control:advance(1))
+  assert(e.control:connect(s.Arn))
+  assert(e.control:disconnect(s.Arn))
+  return s.Arn
+end
+
+function M.box()
+  local b = { n = 0 }
+  function b.cb(out, err)
+    b.n = b.n + 1
+    b.out, b.err = out, err
+  end
+  return b
+end
+
+local function all_ran(boxes)
+  for _, b in pairs(boxes) do if b.n == 0 then return false end end
+  return true
+end
+
+function M.drive(c, boxes, secs)
+  local deadline = core.time() + (secs or 30)
+  while not all_ran(boxes) do
+    if core.time() > deadline then error("callbacks missing after " .. (secs or 30) .. " s", 2) end
+    c:step(0.02)
+  end
+end
+
+function M.by_token(log, op)
+  local out = {}
+  for _, r in ipairs(log) do
+    if r.operation == (op or M.CSSC) then
+      local t = r.client_token
+      assert(type(t) == "string", "a request without a ClientToken")
+      out[t] = out[t] or {}
+      table.insert(out[t], r)
+    end
+  end
+  return out
+end
+
+function M.rss_kb(pid)
+  local f = io.open("/proc/" .. pid .. "/status")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return tonumber(text:match("VmRSS:%s*(%d+)"))
+end
+
+function M.lua_kb()
+  collectgarbage()
+  collectgarbage()
+  return collectgarbage("count")
+end
+
+function M.parallel(url, reqs)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. helper.quote(dir)))
+  local cmds = {}
+  for i, r in ipairs(reqs) do
+    local args = { "curl -s --max-time 60 -X", r.method or "GET", "-o", dir .. "/" .. i .. ".body",
+                   "-w '%{http_code}'" }
+    if r.body then
+      helper.write_file(dir .. "/" .. i .. ".in", cjson.encode(r.body))
+      args[#args + 1] = "-H 'Content-Type: application/json' --data-binary @" .. dir .. "/" .. i .. ".in"
+    end
+    for k, v in pairs(r.headers or {}) do args[#args + 1] = "-H " .. helper.quote(k .. ": " .. v) end
+    args[#args + 1] = helper.quote(url .. r.path)
+    cmds[i] = ("(%s > %s/%d.code) &"):format(table.concat(args, " "), dir, i)
+  end
+  assert(os.execute(table.concat(cmds, " ") .. " wait"))
+  local out = {}
+  for i = 1, #reqs do
+    local code = helper.read_file(dir .. "/" .. i .. ".code")
+    local f = io.open(dir .. "/" .. i .. ".body", "rb")
+    local text = f and f:read("a") or ""
+    if f then f:close() end
+    local ok, doc = pcall(cjson.decode, text)
+    out[i] = { status = tonumber(code), body = (ok and text ~= "") and doc or text }
+  end
+  os.execute("rm -rf " .. helper.quote(dir))
+  return out
+end
+
+return M

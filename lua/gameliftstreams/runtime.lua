@@ -95,7 +95,9 @@
 --   on_retry(ctx, err, attempt)  ctx = { operation, session, requester, now, deadline }
 --                          default: ThrottlingException and a ConflictException of a
 --                          session in transition (ACTIVATING, RECONNECTING, CONNECTED) up
---                          to 10 attempts, 5xx and transport errors up to 3, with full
+--                          to 10 attempts, 5xx and transport errors (any other error the
+--                          client marks retryable, such as a reply cut short or not
+--                          JSON: the ClientToken makes the retry safe) up to 3, with full
 --                          jitter backoff (0.2 s * 2^n, at most 20 s), and only while a
 --                          known deadline still allows the retry
 --   on_answer(ctx, answer) default { deliver = "requester" }; "owner" keeps the answer for
@@ -529,7 +531,8 @@ function Runtime:retry(item, err, rec)
     local max
     if err.code == "ThrottlingException" or TRANSIENT[conflict_status(err) or ""] then
       max = 10
-    elseif err.status == nil or err.status >= 500 then
+    elseif err.status == nil or err.status >= 500 or err.retryable then
+      -- a reply cut short or unreadable has a status (200) and is transient too
       max = 3
     end
     retry = max ~= nil and attempt < max

@@ -444,6 +444,9 @@ function Runtime:dispatch(item)
     input = { Identifier = rec.group, StreamSessionIdentifier = rec.arn, SignalRequest = item.offer,
               ClientToken = item.ctoken }
   elseif k == "start" or k == "restart_start" then
+    -- Likewise one ClientToken per start, kept across retries: a start retried
+    -- after a reply that was lost (late, cut short) cannot make a second session.
+    item.input.ClientToken = item.input.ClientToken or core.uuid4()
     input = item.input
   elseif k == "list" then
     input = { Identifier = item.group, Status = item.status, MaxResults = 100, NextToken = item.next_token }

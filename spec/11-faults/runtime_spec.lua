@@ -144,6 +144,28 @@ describe("runtime under faults #faults", function()
     end)
   end
 
+  it("starts one session, not two, when a start's reply comes later than the read timeout", function()
+    local c = env.e.client{ max_attempts = 1, read_timeout = 1 }
+    env.runtime{ client = c }
+    local before = #assert(env.control:sessions())
+    assert(env.control:clear_requests())
+    assert(env.control:faults{ latency_ms = 2500, count = 1, operation = "StartStreamSession" })
+    local list = env.sessions(2)            -- each gets its own answer (checked there)
+    local starts = faults.by_token(env.requests("StartStreamSession"), "StartStreamSession")
+    local n, twice = 0, 0
+    for _, entries in pairs(starts) do
+      n = n + 1
+      if #entries == 2 then twice = twice + 1 end
+    end
+    assert.same({ 2, 1 }, { n, twice })      -- the late one was sent again with its ClientToken
+    assert.equal(before + 2, #assert(env.control:sessions()), "a second session for a retried start")
+    assert.equal(1, #env.events("retry", { operation = "StartStreamSession", code = "Timeout" }))
+    env.drop_all(list)
+    all_answered(storm(list))
+    env.rt:close()
+    c:close()
+  end)
+
   it("gives ResponseTooLarge to the requester whose reply passed the bound, and only to it", function()
     env.runtime()
     local list = env.sessions(3)

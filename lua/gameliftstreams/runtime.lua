@@ -1208,6 +1208,15 @@ function Runtime:learn(rec, status, last_updated, sent)
   if status == PENDING then
     local at = type(last_updated) == "number" and last_updated or now
     if at > now then at = now end
+    -- The service's clock may be behind ours, by less than the 5 minutes a
+    -- signature allows, so nothing corrects it: the drop cannot have come
+    -- before we last knew the session in another status, nor before the last
+    -- PENDING pass that did not list it began.
+    if rec.seen then
+      local floor = rec.seen
+      if self.pending_pass and self.pending_pass > floor then floor = self.pending_pass end
+      if at < floor then at = floor end
+    end
     rec.deadline = at + rec.timeout
     rec.estimated = nil
   else

@@ -526,6 +526,7 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
     sp.region = c->r_region;
     sp.service = gls_model_signing_name;
     sp.time = (int64_t)time(NULL) + c->time_offset;
+    q->signed_offset = c->time_offset;
     sp.normalize_path = 1;
     sp.double_encode = 1;
     gls_sigv4_result sr;
@@ -666,8 +667,14 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
   }
   if (q->cancelled) return -1;
   long delay;
-  if (!q->skew_fixed && gls_skew_correct(c, r, q->h_date)) {
-    q->skew_fixed = 1; /* the clock was off: retry at once with the corrected time */
+  int skew = q->skew_fixed ? 0 : gls_skew_correct(c, r, q->h_date);
+  if (skew == 1 || (skew == 2 && q->signed_offset != c->time_offset)) {
+    /* The clock was off (this reply corrected it, or another one did since
+     * this attempt was signed): retry at once with the corrected time. With
+     * no attempt left, the error says a retry would now work, for callers
+     * that retry themselves (the runtime runs its client with max_attempts 1). */
+    q->skew_fixed = 1;
+    r->retryable = 1;
     delay = q->attempts < c->r_attempts ? 0 : -1;
   } else {
     int cost = 0;
@@ -685,7 +692,8 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
 
 /* Clock skew: when the service refuses a signature as expired or too
  * skewed, take the time from its Date header and keep the difference as
- * the client's offset. Returns 1 when the offset changed. */
+ * the client's offset. Returns 1 when the offset changed, 2 when the reply
+ * is a skew refusal and the offset already agrees with its Date, else 0. */
 int gls_skew_correct(gls_client *c, const gls_result *r, const char *date_header) {
   if (!r->code || !date_header || !*date_header) return 0;
   int skew = !strcmp(r->code, "RequestTimeTooSkewed") || !strcmp(r->code, "RequestExpired") ||
@@ -697,7 +705,7 @@ int gls_skew_correct(gls_client *c, const gls_result *r, const char *date_header
   time_t server = curl_getdate(date_header, NULL);
   if (server <= 0) return 0;
   long offset = (long)(server - time(NULL));
-  if (labs(offset - c->time_offset) < 60) return 0; /* not what is wrong */
+  if (labs(offset - c->time_offset) < 60) return 2; /* already right (or not what is wrong) */
   c->time_offset = offset;
   return 1;
 }

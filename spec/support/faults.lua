@@ -10,9 +10,11 @@
 --   faults.by_token(log, op)       the request log's entries of op grouped by client_token
 --   faults.rss_kb(pid)             a process's resident set (KB)
 --   faults.lua_kb()                the Lua heap after two full collections (KB)
---   faults.parallel(url, reqs)     HTTP requests sent at once (one curl each);
+--   faults.parallel(url, reqs[, { background = true }])
+--                                  HTTP requests sent at once (one curl each);
 --                                  each req { method, path, body = table, headers = {} }
 --                                  -> list of { status, body (decoded JSON or text) }
+--                                  (background: returns a function that waits for that list)
 local core = require "gameliftstreams.core"
 local cjson = require "cjson"
 local helper = require "spec.helper"
@@ -88,7 +90,7 @@ function M.lua_kb()
   return collectgarbage("count")
 end
 
-function M.parallel(url, reqs)
+function M.parallel(url, reqs, opts)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. helper.quote(dir)))
@@ -104,9 +106,31 @@ function M.parallel(url, reqs)
     args[#args + 1] = helper.quote(url .. r.path)
     cmds[i] = ("(%s > %s/%d.code) &"):format(table.concat(args, " "), dir, i)
   end
+  if opts and opts.background then
+    -- returns at once; the function returned waits for the replies
+    assert(os.execute("(" .. table.concat(cmds, " ") .. " wait; touch " .. dir .. "/done) >/dev/null 2>&1 &"))
+    return function()
+      local deadline = core.time() + 90
+      while true do
+        local f = io.open(dir .. "/done")
+        if f then
+          f:close()
+          break
+        end
+        assert(core.time() < deadline, "replies missing")
+        os.execute("sleep 0.05")
+      end
+      return M.collect(dir, #reqs)
+    end
+  end
   assert(os.execute(table.concat(cmds, " ") .. " wait"))
+  return M.collect(dir, #reqs)
+end
+
+-- The replies parallel() left in dir (and dir goes).
+function M.collect(dir, n)
   local out = {}
-  for i = 1, #reqs do
+  for i = 1, n do
     local code = helper.read_file(dir .. "/" .. i .. ".code")
     local f = io.open(dir .. "/" .. i .. ".body", "rb")
     local text = f and f:read("a") or ""

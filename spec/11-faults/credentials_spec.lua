@@ -112,32 +112,9 @@ describe("credentials expiring mid-storm #faults", function()
     local s = serve.start{ endpoint_url = emu.url, env = env }
     local ok, why = pcall(function()
       local n0 = issued()
-      for round = 1, 1 do
-        local list, reqs = {}, {}
-        for i = 1, 3 do
-          list[i] = { id = "p" .. round .. i, offer = faults.offer() }
-          reqs[i] = { method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = list[i].id },
-                      body = { SignalRequest = list[i].offer } }
-        end
-        for i, r in ipairs(faults.parallel(s.url, reqs)) do
-          assert.equal(201, r.status, type(r.body) == "table" and tostring(r.body.code) or tostring(r.body))
-          list[i].token, list[i].arn = r.body.Token, r.body.SessionArn
-        end
-        for i, p in ipairs(list) do
-          local st, body = s.request{ path = "/v1/sessions/" .. p.token .. "/answer?wait=10" }
-          assert.equal(200, st)
-          assert.is_true(faults.names(body.SignalResponse, p.offer))
-          assert(emu.control:connect(p.arn))
-          assert(emu.control:disconnect(p.arn))
-          p.offer2 = faults.offer()
-          reqs[i] = { method = "POST", path = "/v1/sessions/" .. p.token .. "/reconnect",
-                      headers = { ["X-Gls-Client-Id"] = p.id }, body = { SignalRequest = p.offer2 } }
-        end
-        for i, r in ipairs(faults.parallel(s.url, reqs)) do
-          assert.equal(200, r.status, type(r.body) == "table" and tostring(r.body.code) or tostring(r.body))
-          assert.is_true(faults.names(r.body.SignalResponse, list[i].offer2))
-        end
-      end
+      local list = faults.players(s, 3)
+      faults.drop_all(emu.control, list)
+      for _, r in ipairs(faults.reconnects(s, list)) do assert.equal(200, r.status, faults.why(r)) end
       for _, r in ipairs(assert(emu.control:requests())) do
         assert.is_true(r.status == 200 or r.status == 201, tostring(r.error))
       end

@@ -139,46 +139,28 @@ describe("the emulator killed and restarted mid-flight #faults", function()
     local ok, why = pcall(function()
       assert(e.control:request("POST", "/delays", { activation = 0.05 }))
       s = serve.start{ endpoint_url = e.url }
-      local list, reqs = {}, {}
-      for i = 1, 3 do
-        list[i] = { id = "p" .. i, offer = faults.offer() }
-        reqs[i] = { method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = list[i].id },
-                    body = { SignalRequest = list[i].offer } }
-      end
-      for i, r in ipairs(faults.parallel(s.url, reqs)) do
-        assert.equal(201, r.status)
-        list[i].token, list[i].arn = r.body.Token, r.body.SessionArn
-      end
-      for i, p in ipairs(list) do
-        assert.equal(200, (s.request{ path = "/v1/sessions/" .. p.token .. "/answer?wait=10" }))
-        assert(e.control:connect(p.arn))
-        assert(e.control:disconnect(p.arn))
-        reqs[i] = { method = "POST", path = "/v1/sessions/" .. p.token .. "/reconnect",
-                    headers = { ["X-Gls-Client-Id"] = p.id }, body = { SignalRequest = faults.offer() } }
-      end
+      local list = faults.players(s, 3)
+      faults.drop_all(e.control, list)
       assert(e.control:clear_requests())
       assert(e.control:faults{ latency_ms = 30000, count = 3, operation = CSSC })
-      local wait = faults.parallel(s.url, reqs, { background = true })
+      local wait = faults.reconnects(s, list, { background = true })
       arrived(e.control, CSSC, 3)
       e2 = kill_and_restart(e)
       assert(e2.control:request("POST", "/delays", { activation = 0.05 }))
       local t0 = core.time()
       local replies = wait()
       assert.is_true(core.time() - t0 < 30, "a player waited")
+      faults.check_reconnects(list, replies)
       for _, r in ipairs(replies) do
         -- the session is gone from the new service (410), or the old one never answered (502)
         assert.is_true((r.status == 410 and r.body.code == "SessionEnded")
           or (r.status == 502 and r.body.code == "ConnectionError"), tostring(r.status) .. " "
           .. tostring(type(r.body) == "table" and r.body.code or r.body))
       end
-      -- a new player gets in through the new emulator
-      local o = faults.offer()
-      local st, body = s.request{ method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = "new" },
-                                  body = { SignalRequest = o } }
-      assert.equal(201, st)
-      local st2, body2 = s.request{ path = "/v1/sessions/" .. body.Token .. "/answer?wait=10" }
-      assert.equal(200, st2)
-      assert.is_true(faults.names(body2.SignalResponse, o))
+      -- new players get in through the new emulator, and back in after a drop
+      local fresh = faults.players(s, 2)
+      faults.drop_all(e2.control, fresh)
+      for _, r in ipairs(faults.reconnects(s, fresh)) do assert.equal(200, r.status, faults.why(r)) end
     end)
     local code, _, err
     if s then code, _, err = s.stop() end

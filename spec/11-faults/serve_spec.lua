@@ -25,58 +25,9 @@ describe("glsrun serve under faults #faults", function()
     assert(emu.control:quotas{ [CSSC] = 20 })
   end)
 
-  -- n players start sessions at once and wait for their answers.
-  local function players(s, n)
-    local list, reqs = {}, {}
-    for i = 1, n do
-      list[i] = { id = "player-" .. core.random_hex(4), offer = faults.offer("start" .. i) }
-      reqs[i] = { method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = list[i].id },
-                  body = { SignalRequest = list[i].offer } }
-    end
-    for i, r in ipairs(faults.parallel(s.url, reqs)) do
-      assert.equal(201, r.status, type(r.body) == "table" and tostring(r.body.code) or tostring(r.body))
-      list[i].token, list[i].arn = r.body.Token, r.body.SessionArn
-      reqs[i] = { path = "/v1/sessions/" .. list[i].token .. "/answer?wait=10" }
-    end
-    for i, r in ipairs(faults.parallel(s.url, reqs)) do
-      assert.equal(200, r.status)
-      assert.is_true(faults.names(r.body.SignalResponse, list[i].offer))
-    end
-    return list
-  end
-
-  local function drop_all(list)
-    for _, p in ipairs(list) do assert(emu.control:connect(p.arn)) end
-    for _, p in ipairs(list) do assert(emu.control:disconnect(p.arn)) end
-  end
-
-  -- Every player reconnects at once; returns the replies. Each 200 must name
-  -- the player's own new offer and rotate its token.
-  local function storm(s, list)
-    local reqs = {}
-    for i, p in ipairs(list) do
-      p.offer2 = faults.offer("re" .. i)
-      reqs[i] = { method = "POST", path = "/v1/sessions/" .. p.token .. "/reconnect",
-                  headers = { ["X-Gls-Client-Id"] = p.id }, body = { SignalRequest = p.offer2 } }
-    end
-    local replies
-    if #reqs == 1 then                 -- one player: no need for a curl process
-      local st, body = s.request(reqs[1])
-      replies = { { status = st, body = body } }
-    else
-      replies = faults.parallel(s.url, reqs)
-    end
-    assert.equal(#list, #replies)
-    for i, r in ipairs(replies) do
-      assert.is_number(r.status, "a reply for every request")
-      if r.status == 200 then
-        assert.is_true(faults.names(r.body.SignalResponse, list[i].offer2), "an answer to another player's offer")
-        assert.not_equal(list[i].token, r.body.Token)
-        list[i].token = r.body.Token
-      end
-    end
-    return replies
-  end
+  local players = faults.players
+  local function drop_all(list) faults.drop_all(emu.control, list) end
+  local storm = faults.reconnects
 
   local function all_ok(replies)
     for _, r in ipairs(replies) do

@@ -108,24 +108,8 @@ describe("clock skew #faults", function()
     assert(emu.control:request("POST", "/delays", { activation = 0.05 }))
     local s = serve.start{ endpoint_url = emu.url }
     local ok, why = pcall(function()
-      local list = {}
-      for i = 1, 3 do list[i] = { id = "p" .. i, offer = faults.offer("s" .. i) } end
-      local reqs = {}
-      for i, p in ipairs(list) do
-        reqs[i] = { method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = p.id },
-                    body = { SignalRequest = p.offer } }
-      end
-      for i, r in ipairs(faults.parallel(s.url, reqs)) do
-        assert.equal(201, r.status, type(r.body) == "table" and tostring(r.body.code) or tostring(r.body))
-        list[i].token, list[i].arn = r.body.Token, r.body.SessionArn
-      end
-      for _, p in ipairs(list) do
-        local st, body = s.request{ path = "/v1/sessions/" .. p.token .. "/answer?wait=10" }
-        assert.equal(200, st)
-        assert.is_true(faults.names(body.SignalResponse, p.offer))
-        assert(emu.control:connect(p.arn))
-        assert(emu.control:disconnect(p.arn))
-      end
+      local list = faults.players(s, 3)
+      faults.drop_all(emu.control, list)
       -- wait until the front's sweep has seen them drop (it learns their deadlines)
       local t0 = core.time()
       repeat
@@ -133,13 +117,7 @@ describe("clock skew #faults", function()
         if n >= 3 then break end
         os.execute("sleep 0.1")
       until core.time() - t0 > 10
-      for _, p in ipairs(list) do
-        local o = faults.offer()
-        local st2, body2 = s.request{ method = "POST", path = "/v1/sessions/" .. p.token .. "/reconnect",
-          headers = { ["X-Gls-Client-Id"] = p.id }, body = { SignalRequest = o } }
-        assert.equal(200, st2, type(body2) == "table" and tostring(body2.code) or tostring(body2))
-        assert.is_true(faults.names(body2.SignalResponse, o))
-      end
+      for _, r in ipairs(faults.reconnects(s, list)) do assert.equal(200, r.status, faults.why(r)) end
       local _, known = s.stderr():gsub('"deadline_known":true', "")
       assert.equal(3, known, "the reconnects went with learnt deadlines")
       if offset > 300 then

@@ -21,6 +21,15 @@ local helper = require "spec.helper"
 
 local M = { CSSC = "CreateStreamSessionConnection", SG = "sg-1AB2C3De4", APP = "a-9ZY8X7Wv6" }
 
+-- Players of glsrun serve s (spec.support.serve), over HTTP:
+--   faults.players(s, n)           n players start sessions at once and wait for their
+--                                  answers: a list of { id, offer, token, arn }
+--   faults.drop_all(control, list) each player's device attaches, then all drop
+--   faults.reconnects(s, list)     every player reconnects at once with a fresh offer
+--                                  (p.offer2): the replies { status, body }; each 200 must
+--                                  answer that player's offer and rotate its token
+--                                  (p.token becomes the new one)
+
 local nonce = 0
 function M.offer(tag)
   nonce = nonce + 1
@@ -141,5 +150,67 @@ function M.collect(dir, n)
   os.execute("rm -rf " .. helper.quote(dir))
   return out
 end
+
+local function why(r)
+  return tostring(r.status) .. " " .. (type(r.body) == "table" and tostring(r.body.code) or tostring(r.body))
+end
+
+function M.players(s, n)
+  local list, reqs = {}, {}
+  for i = 1, n do
+    list[i] = { id = "player-" .. core.random_hex(4), offer = M.offer("start" .. i) }
+    reqs[i] = { method = "POST", path = "/v1/sessions", headers = { ["X-Gls-Client-Id"] = list[i].id },
+                body = { SignalRequest = list[i].offer } }
+  end
+  for i, r in ipairs(M.parallel(s.url, reqs)) do
+    assert(r.status == 201, "start: " .. why(r))
+    list[i].token, list[i].arn = r.body.Token, r.body.SessionArn
+    reqs[i] = { path = "/v1/sessions/" .. list[i].token .. "/answer?wait=10" }
+  end
+  for i, r in ipairs(M.parallel(s.url, reqs)) do
+    assert(r.status == 200, "answer: " .. why(r))
+    assert(M.names(r.body.SignalResponse, list[i].offer), "an answer to another player's offer")
+  end
+  return list
+end
+
+function M.drop_all(control, list)
+  for _, p in ipairs(list) do assert(control:connect(p.arn)) end
+  for _, p in ipairs(list) do assert(control:disconnect(p.arn)) end
+end
+
+function M.reconnects(s, list, opts)
+  local reqs = {}
+  for i, p in ipairs(list) do
+    p.offer2 = M.offer("re" .. i)
+    reqs[i] = { method = "POST", path = "/v1/sessions/" .. p.token .. "/reconnect",
+                headers = { ["X-Gls-Client-Id"] = p.id }, body = { SignalRequest = p.offer2 } }
+  end
+  local replies
+  if #reqs == 1 and not (opts and opts.background) then   -- one player: no need for a curl process
+    local st, body = s.request(reqs[1])
+    replies = { { status = st, body = body } }
+  else
+    replies = M.parallel(s.url, reqs, opts)
+    if opts and opts.background then return replies end
+  end
+  M.check_reconnects(list, replies)
+  return replies
+end
+
+-- Each 200 of replies answers its player's new offer and rotates its token.
+function M.check_reconnects(list, replies)
+  assert(#replies == #list, "a reply for every request")
+  for i, r in ipairs(replies) do
+    assert(type(r.status) == "number", "a reply for every request")
+    if r.status == 200 then
+      assert(M.names(r.body.SignalResponse, list[i].offer2), "an answer to another player's offer")
+      assert(r.body.Token ~= list[i].token, "the token did not rotate")
+      list[i].token = r.body.Token
+    end
+  end
+end
+
+M.why = why
 
 return M

@@ -119,14 +119,7 @@ describe("the emulator killed and restarted mid-flight #faults", function()
         assert.is_true(code == "SessionEnded" or code == "ConnectionError", code)
       end
       -- the runtime goes on with the new emulator: a new player, its answer, a reconnect
-      local s = env.sessions(1)[1]
-      env.drop(s.arn)
-      local o = env.offer("after")
-      local r = env.call(env.rt, "reconnect", s.token, o, s.client)
-      env.run(function() return r.done end)
-      assert.is_nil(r.err, r.err and tostring(r.err))
-      assert.is_true(env.names(r.res.SignalResponse, o))
-      assert.equal(0, env.rt:in_flight())
+      faults.rejoin(env, env.sessions(1)[1])
     end)
     if e2 then e2.stop() end
     env.stop()

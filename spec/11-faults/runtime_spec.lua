@@ -40,17 +40,8 @@ describe("runtime under faults #faults", function()
     for _, b in ipairs(boxes) do assert.is_nil(b.err, b.err and tostring(b.err)) end
   end
 
-  -- The runtime still serves: the first session drops again and reconnects.
-  local function still_serves(s)
-    env.drop(s.arn)
-    local o = env.offer("after")
-    local r = env.call(env.rt, "reconnect", s.token, o, s.client)
-    env.run(function() return r.done end)
-    assert.is_nil(r.err, r.err and tostring(r.err))
-    assert.is_true(env.names(r.res.SignalResponse, o))
-    s.token = r.res.token
-    assert.equal(0, env.rt:in_flight())
-  end
+  -- The runtime still serves: that session drops again and reconnects.
+  local function still_serves(s) faults.rejoin(env, s) end
 
   -- The emulator's CSSC log entries of this storm, by ClientToken: every token
   -- ends with one 200, after only the given statuses.

@@ -10,6 +10,7 @@
 --   faults.by_token(log, op)       the request log's entries of op grouped by client_token
 --   faults.rss_kb(pid)             a process's resident set (KB)
 --   faults.lua_kb()                the Lua heap after two full collections (KB)
+--   faults.rejoin(env, s)          a runtime session (spec.support.runtime) drops and gets back in
 --   faults.parallel(url, reqs[, { background = true }])
 --                                  HTTP requests sent at once (one curl each);
 --                                  each req { method, path, body = table, headers = {} }
@@ -212,5 +213,18 @@ function M.check_reconnects(list, replies)
 end
 
 M.why = why
+
+--- The runtime of env (spec.support.runtime) still serves: session s ({ arn,
+-- token, client }) drops again and reconnects with a fresh offer.
+function M.rejoin(env, s)
+  env.drop(s.arn)
+  local o = env.offer("after")
+  local r = env.call(env.rt, "reconnect", s.token, o, s.client)
+  env.run(function() return r.done end)
+  assert(r.res, r.err and tostring(r.err))
+  assert(env.names(r.res.SignalResponse, o), "an answer to another offer")
+  s.token = r.res.token
+  assert(env.rt:in_flight() == 0, "calls left in flight")
+end
 
 return M

@@ -407,6 +407,31 @@ out:
 
 /* ------------------------------------------------------------ one attempt */
 
+/* The read timeout: the longest silence once the request is on its way,
+ * checked from libcurl's progress callback (about once a second while idle).
+ * libcurl's low-speed check alone averages the speed over several seconds of
+ * history, so the bytes of a request body kept it from ever firing on a POST
+ * to a server that then said nothing. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+  gls_request *q = ud;
+  (void)dltotal;
+  (void)ultotal;
+  int64_t now = gls_now_ms();
+  curl_off_t pre = 0;
+  curl_easy_getinfo(q->attempt_easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  if (pre == 0 || dlnow != q->seen_dl || ulnow != q->seen_ul) {
+    q->seen_dl = dlnow;
+    q->seen_ul = ulnow;
+    q->quiet_since_ms = now;
+    return 0;
+  }
+  if (now - q->quiet_since_ms >= q->c->r_read_ms) {
+    q->read_timed_out = 1;
+    return 1; /* CURLE_ABORTED_BY_CALLBACK */
+  }
+  return 0;
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud) {
   gls_request *q = ud;
   size_t len = sz * n;
@@ -501,6 +526,7 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
     sp.region = c->r_region;
     sp.service = gls_model_signing_name;
     sp.time = (int64_t)time(NULL) + c->time_offset;
+    q->signed_offset = c->time_offset;
     sp.normalize_path = 1;
     sp.double_encode = 1;
     gls_sigv4_result sr;
@@ -554,10 +580,18 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, c->r_connect_ms);
+  q->attempt_easy = easy;
+  q->read_timed_out = 0;
   if (c->r_read_ms > 0) {
-    /* "read timeout": fail after this long without a byte received. */
+    /* "read timeout": fail after this long without a byte received. The
+     * low-speed check also wakes the transfer up every second. */
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (c->r_read_ms + 999) / 1000);
+    q->quiet_since_ms = gls_now_ms();
+    q->seen_dl = q->seen_ul = -1;
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, q);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   }
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, c->verify_ssl ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, c->verify_ssl ? 2L : 0L);
@@ -597,14 +631,13 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
       snprintf(msg, sizeof msg, "the reply body is larger than max_response_bytes (%ld)", c->max_response);
       gls_result_fail(r, GLS_E_RESPONSE_TOO_LARGE, "ResponseTooLarge", msg);
       r->retryable = 0;
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-      long connect_ms = 0;
-      curl_off_t ct = 0;
-      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &ct);
-      connect_ms = (long)(ct / 1000);
-      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"", ct == 0 ? "Connect" : "Read",
-               c->r_origin);
-      (void)connect_ms;
+    } else if (rc == CURLE_OPERATION_TIMEDOUT || (rc == CURLE_ABORTED_BY_CALLBACK && q->read_timed_out)) {
+      /* Whether the request went out tells a read timeout from a connect one:
+       * a kept-alive connection that is reused has no connect time at all. */
+      long sent = 0;
+      curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
+      snprintf(msg, sizeof msg, "%s timeout on endpoint URL \"%s\"",
+               sent > 0 || q->read_timed_out ? "Read" : "Connect", c->r_origin);
       gls_result_fail(r, GLS_E_TIMEOUT, "Timeout", msg);
       r->retryable = 1;
     } else if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
@@ -634,8 +667,14 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
   }
   if (q->cancelled) return -1;
   long delay;
-  if (!q->skew_fixed && gls_skew_correct(c, r, q->h_date)) {
-    q->skew_fixed = 1; /* the clock was off: retry at once with the corrected time */
+  int skew = q->skew_fixed ? 0 : gls_skew_correct(c, r, q->h_date);
+  if (skew == 1 || (skew == 2 && q->signed_offset != c->time_offset)) {
+    /* The clock was off (this reply corrected it, or another one did since
+     * this attempt was signed): retry at once with the corrected time. With
+     * no attempt left, the error says a retry would now work, for callers
+     * that retry themselves (the runtime runs its client with max_attempts 1). */
+    q->skew_fixed = 1;
+    r->retryable = 1;
     delay = q->attempts < c->r_attempts ? 0 : -1;
   } else {
     int cost = 0;
@@ -653,7 +692,8 @@ long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc) {
 
 /* Clock skew: when the service refuses a signature as expired or too
  * skewed, take the time from its Date header and keep the difference as
- * the client's offset. Returns 1 when the offset changed. */
+ * the client's offset. Returns 1 when the offset changed, 2 when the reply
+ * is a skew refusal and the offset already agrees with its Date, else 0. */
 int gls_skew_correct(gls_client *c, const gls_result *r, const char *date_header) {
   if (!r->code || !date_header || !*date_header) return 0;
   int skew = !strcmp(r->code, "RequestTimeTooSkewed") || !strcmp(r->code, "RequestExpired") ||
@@ -665,7 +705,7 @@ int gls_skew_correct(gls_client *c, const gls_result *r, const char *date_header
   time_t server = curl_getdate(date_header, NULL);
   if (server <= 0) return 0;
   long offset = (long)(server - time(NULL));
-  if (labs(offset - c->time_offset) < 60) return 0; /* not what is wrong */
+  if (labs(offset - c->time_offset) < 60) return 2; /* already right (or not what is wrong) */
   c->time_offset = offset;
   return 1;
 }

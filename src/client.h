@@ -23,6 +23,11 @@ struct gls_request {
   gls_buf resp;               /* this attempt's body, bounded */
   int too_large, cancelled, state, attempts, skew_fixed, retry_cost;
   int64_t due_ms;             /* REQ_BACKOFF: when to try again */
+  CURL *attempt_easy;         /* borrowed: the handle of this attempt */
+  int read_timed_out;         /* this attempt was silent past read_timeout */
+  int64_t quiet_since_ms;     /* when bytes last moved (or the request went out) */
+  curl_off_t seen_dl, seen_ul;
+  long signed_offset;         /* the clock offset this attempt was signed with */
   gls_result *result;
   char h_request_id[128], h_error_type[256], h_date[64];
 };

@@ -8,6 +8,9 @@
 --   emu:sessions()              -- every session with its state
 --   emu:requests()              -- the API requests served, oldest first
 --   emu:faults{status = 503, count = 2}    emu:quotas{CreateStreamSessionConnection = 5}
+--       fault kinds: status (4xx/5xx), latency_ms, drop, truncate, malformed, and
+--       body_bytes = N (a 200 JSON body of exactly N bytes, up to 64 MiB: past a
+--       client's response bound); count, operation narrow them
 --   emu:reset()
 --   emu:close()                 -- only matters with keep_alive
 --

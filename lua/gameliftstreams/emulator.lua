@@ -130,6 +130,7 @@ local SESSION_OPS = {
 }
 
 -- The error each injected status stands for.
+local MAX_FAULT_BODY = 64 * 1024 * 1024  -- body_bytes faults: past any client's bound
 local FAULT_CODES = {
   [400] = "ValidationException", [402] = "ServiceQuotaExceededException", [403] = "AccessDeniedException",
   [404] = "ResourceNotFoundException", [409] = "ConflictException", [429] = "ThrottlingException",
@@ -1681,10 +1682,10 @@ function Emu:take_fault(op)
   return nil
 end
 
-function Emu:log_request(op, status, code, session)
+function Emu:log_request(op, status, code, session, token)
   local last = self.log_last + 1
   self.log_last = last
-  self.log[last] = { op, status, code, stamp(self), session }
+  self.log[last] = { op, status, code, stamp(self), session, token }
   if last - self.log_first + 1 > self.max_requests then
     self.log[self.log_first] = nil
     self.log_first = self.log_first + 1
@@ -1703,30 +1704,31 @@ function Emu:call(op, input, ctx)
   if not OPS[op] then error(("bad argument #1 to 'call' (unknown operation '%s')"):format(tostring(op)), 2) end
   ctx = ctx or {}
   local label = type(input) == "table" and session_label(input.StreamSessionIdentifier) or nil
+  local token = type(input) == "table" and type(input.ClientToken) == "string" and input.ClientToken or nil
   local f = self.faults[1] and self:take_fault(op)
   if f then
-    if f.status and not (f.drop or f.truncate or f.malformed) then
-      self:log_request(op, f.status, f.code, label)
+    if f.status and not (f.drop or f.truncate or f.malformed or f.body_bytes) then
+      self:log_request(op, f.status, f.code, label, token)
       return fail(f.code, f.status, f.message)
     end
-    if f.drop or f.truncate or f.malformed then
-      local what = f.drop and "drop" or f.truncate and "truncate" or "malformed"
+    if f.drop or f.truncate or f.malformed or f.body_bytes then
+      local what = f.drop and "drop" or f.truncate and "truncate" or f.malformed and "malformed" or "body_bytes"
       local sent = nil  -- a dropped connection sends no status
       if not f.drop then sent = f.status or 200 end
-      self:log_request(op, sent, "EmulatorFault", label)
+      self:log_request(op, sent, "EmulatorFault", label, token)
       return fail("EmulatorFault", nil, "injected fault: %s", what)
     end
   end
   if not self:admit(op) then
-    self:log_request(op, 429, "ThrottlingException", label)
+    self:log_request(op, 429, "ThrottlingException", label, token)
     return fail("ThrottlingException", 429, "Rate exceeded")
   end
   local status, out = self:dispatch(op, input, ctx)
   if status then
-    self:log_request(op, status, nil, ctx.session or label)
+    self:log_request(op, status, nil, ctx.session or label, token)
     return status, out
   end
-  self:log_request(op, out.status, out.code, ctx.session or label)
+  self:log_request(op, out.status, out.code, ctx.session or label, token)
   return nil, out
 end
 
@@ -1758,7 +1760,7 @@ local function fault_view(f)
   return {
     status = f.status or null, count = f.count, operation = f.operation or null,
     latency_ms = f.latency_ms or null, drop = f.drop or false, truncate = f.truncate or false,
-    malformed = f.malformed or false, code = f.code or null,
+    malformed = f.malformed or false, body_bytes = f.body_bytes or null, code = f.code or null,
   }
 end
 
@@ -1826,9 +1828,18 @@ local function parse_fault(body)
       end
     end
   end
-  if n > 1 then return nil, "'drop', 'truncate' and 'malformed' exclude one another" end
+  local size = body.body_bytes
+  if size ~= nil and size ~= null then
+    size = json_int(size)
+    if not size or size < 8 or size > MAX_FAULT_BODY then
+      return nil, ("'body_bytes' must be an integer between 8 and %d"):format(MAX_FAULT_BODY)
+    end
+    f.body_bytes = size
+    n = n + 1
+  end
+  if n > 1 then return nil, "'drop', 'truncate', 'malformed' and 'body_bytes' exclude one another" end
   if not (f.status or n > 0 or f.latency_ms) then
-    return nil, "a fault needs 'status', 'drop', 'truncate', 'malformed' or 'latency_ms'"
+    return nil, "a fault needs 'status', 'drop', 'truncate', 'malformed', 'body_bytes' or 'latency_ms'"
   end
   for _, k in ipairs({ "code", "message" }) do
     local v = body[k]
@@ -1862,6 +1873,8 @@ function CONTROL.faults(self, method, body)
   if f.latency_ms and f.latency_ms > 0 and not self.respond then
     return bad_request("'latency_ms' needs a responder (emulator.new{respond = srv:respond})")
   end
+  -- made once, here: building 16 MiB takes long enough to pass for a silent server
+  if f.body_bytes then f.body = '{"x":"' .. ("x"):rep(f.body_bytes - 8) .. '"}' end
   self.faults[#self.faults + 1] = f
   return 201, json.encode(fault_view(f))
 end
@@ -1916,7 +1929,7 @@ function CONTROL.requests(self, method)
   for i = self.log_first, self.log_last do
     local e = self.log[i]
     list[#list + 1] = { operation = e[1] or null, status = e[2] or null, error = e[3] or null, time = e[4],
-      session = e[5] or null }
+      session = e[5] or null, client_token = e[6] or null }
   end
   return 200, encode_list(list)
 end
@@ -2023,6 +2036,11 @@ end
 -- The reply a fault stands for: status, headers, body, opts.
 local function fault_reply(rid, f)
   if f.drop then return 200, {}, "", { drop = true } end
+  if f.body_bytes then
+    -- a well-formed JSON object of exactly body_bytes bytes: {"x":"xxx..."}
+    local headers = { ["x-amzn-RequestId"] = rid, ["Content-Type"] = "application/json" }
+    return f.status or 200, headers, f.body
+  end
   if f.truncate or f.malformed then
     local status = f.status or 200
     local headers = { ["x-amzn-RequestId"] = rid, ["Content-Type"] = "application/json" }
@@ -2054,16 +2072,24 @@ function Emu:handle(req)
 end
 
 -- A fault's reply and its request-log entry (status sent, error code).
-local function serve_fault(self, f, op, rid, delay)
+local function serve_fault(self, f, op, rid, delay, token)
   local status, headers, body, ropts = fault_reply(rid, f)
   if f.drop then
-    self:log_request(op, nil, "EmulatorFault", nil)
-  elseif f.truncate or f.malformed then
-    self:log_request(op, status, "EmulatorFault", nil)
+    self:log_request(op, nil, "EmulatorFault", nil, token)
+  elseif f.truncate or f.malformed or f.body_bytes then
+    self:log_request(op, status, "EmulatorFault", nil, token)
   else
-    self:log_request(op, status, f.code, nil)
+    self:log_request(op, status, f.code, nil, token)
   end
   return status, headers, body, ropts, delay
+end
+
+-- The ClientToken a request body carries (for the request log), or nil.
+local function body_token(body)
+  if type(body) ~= "string" or not body:find('"ClientToken"', 1, true) then return nil end
+  local ok, v = pcall(json.decode, body)
+  local t = ok and type(v) == "table" and v.ClientToken
+  return type(t) == "string" and t or nil
 end
 
 -- One API request -> status, headers, body, opts, delay (seconds the reply is held
@@ -2076,7 +2102,9 @@ function Emu:serve(req, rid)
     local f = self:take_fault(rop)
     if f then
       if f.latency_ms and f.latency_ms > 0 and self.respond then delay = f.latency_ms / 1000 end
-      if f.status or f.drop or f.truncate or f.malformed then return serve_fault(self, f, rop, rid, delay) end
+      if f.status or f.drop or f.truncate or f.malformed or f.body_bytes then
+        return serve_fault(self, f, rop, rid, delay, body_token(req.body))
+      end
     end
   end
   self.verify_opts.now = self.time_source()
@@ -2102,7 +2130,7 @@ function Emu:serve(req, rid)
       local out
       status, out = self:dispatch(op, input, ctx)
       if status then
-        self:log_request(op, status, nil, ctx.session or label)
+        self:log_request(op, status, nil, ctx.session or label, input.ClientToken)
         if status == 204 or out == nil then return status, { ["x-amzn-RequestId"] = rid }, "", nil, delay end
         local text = wire.emu_output(op, out)
         return status, { ["x-amzn-RequestId"] = rid, ["Content-Type"] = "application/json" }, text, nil, delay
@@ -2110,7 +2138,7 @@ function Emu:serve(req, rid)
       code, message, status, label = out.code, out.message, out.status, ctx.session or label
     end
   end
-  self:log_request(op, status, code, label)
+  self:log_request(op, status, code, label, body_token(req.body))
   local headers, body = error_reply(rid, code, message)
   return status, headers, body, nil, delay
 end

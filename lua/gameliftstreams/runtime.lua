@@ -97,7 +97,9 @@
 --   on_retry(ctx, err, attempt)  ctx = { operation, session, requester, now, deadline }
 --                          default: ThrottlingException and a ConflictException of a
 --                          session in transition (ACTIVATING, RECONNECTING, CONNECTED) up
---                          to 10 attempts, 5xx and transport errors up to 3, with full
+--                          to 10 attempts, 5xx and transport errors (any other error the
+--                          client marks retryable, such as a reply cut short or not
+--                          JSON: the ClientToken makes the retry safe) up to 3, with full
 --                          jitter backoff (0.2 s * 2^n, at most 20 s), and only while a
 --                          known deadline still allows the retry
 --   on_answer(ctx, answer) default { deliver = "requester" }; "owner" keeps the answer for
@@ -447,6 +449,9 @@ function Runtime:dispatch(item)
     input = { Identifier = rec.group, StreamSessionIdentifier = rec.arn, SignalRequest = item.offer,
               ClientToken = item.ctoken }
   elseif k == "start" or k == "restart_start" then
+    -- Likewise one ClientToken per start, kept across retries: a start retried
+    -- after a reply that was lost (late, cut short) cannot make a second session.
+    item.input.ClientToken = item.input.ClientToken or core.uuid4()
     input = item.input
   elseif k == "list" then
     input = { Identifier = item.group, Status = item.status, MaxResults = 100, NextToken = item.next_token }
@@ -535,7 +540,8 @@ function Runtime:retry(item, err, rec)
     local max
     if err.code == "ThrottlingException" or TRANSIENT[conflict_status(err) or ""] then
       max = 10
-    elseif err.status == nil or err.status >= 500 then
+    elseif err.status == nil or err.status >= 500 or err.retryable then
+      -- a reply cut short or unreadable has a status (200) and is transient too
       max = 3
     end
     retry = max ~= nil and attempt < max
@@ -1244,6 +1250,15 @@ function Runtime:learn(rec, status, last_updated, sent)
   if status == PENDING then
     local at = type(last_updated) == "number" and last_updated or now
     if at > now then at = now end
+    -- The service's clock may be behind ours, by less than the 5 minutes a
+    -- signature allows, so nothing corrects it: the drop cannot have come
+    -- before we last knew the session in another status, nor before the last
+    -- PENDING pass that did not list it began.
+    if rec.seen then
+      local floor = rec.seen
+      if self.pending_pass and self.pending_pass > floor then floor = self.pending_pass end
+      if at < floor then at = floor end
+    end
     rec.deadline = at + rec.timeout
     rec.estimated = nil
   else

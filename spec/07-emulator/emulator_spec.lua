@@ -809,7 +809,7 @@ describe("quotas", function()
     local _, log = control(e, "GET", "/_emulator/requests")
     local last = log[#log]
     assert.same({ operation = "CreateStreamSessionConnection", status = 429, error = "ThrottlingException",
-      session = id, time = last.time }, last)
+      session = id, client_token = cjson.null, time = last.time }, last)
   end)
 end)
 
@@ -872,6 +872,8 @@ describe("faults", function()
       { { status = 503, operation = "Nope" }, "operation" }, { { drop = "yes" }, "drop" },
       { { count = 2 }, "status" }, { { drop = true, truncate = true }, "truncate" },
       { { latency_ms = -1 }, "latency_ms" }, { { latency_ms = 100 }, "latency_ms" },
+      { { body_bytes = 7 }, "body_bytes" }, { { body_bytes = 1.5 }, "body_bytes" },
+      { { body_bytes = 64 * 1024 * 1024 + 1 }, "body_bytes" }, { { body_bytes = 100, drop = true }, "body_bytes" },
     }
     for _, c in ipairs(cases) do
       local st, body = control(emu, "POST", "/_emulator/faults", c[1])
@@ -897,6 +899,23 @@ describe("faults", function()
     local _, log = control(emu, "GET", "/_emulator/requests")
     assert.same({ cjson.null, "EmulatorFault" }, { log[1].status, log[1].error })
     assert.same({ 200, "EmulatorFault" }, { log[2].status, log[2].error })
+  end)
+
+  it("logs each request's ClientToken, faulted, throttled or served", function()
+    local id = start(emu)
+    emu:advance(1)
+    control(emu, "POST", "/_emulator/sessions/" .. id .. "/connect")
+    control(emu, "POST", "/_emulator/sessions/" .. id .. "/disconnect")
+    emu:call("GetStreamSession", { Identifier = SG, StreamSessionIdentifier = id })
+    control(emu, "POST", "/_emulator/faults", { status = 503, operation = "CreateStreamSessionConnection" })
+    control(emu, "POST", "/_emulator/faults", { body_bytes = 64, operation = "CreateStreamSessionConnection" })
+    local input = { Identifier = SG, StreamSessionIdentifier = id, SignalRequest = "o-token", ClientToken = "tok-1" }
+    for _ = 1, 3 do emu:call("CreateStreamSessionConnection", input) end
+    local _, log = control(emu, "GET", "/_emulator/requests")
+    assert.equal(cjson.null, log[#log - 3].client_token)    -- GetStreamSession carries none
+    assert.same({ 503, "tok-1" }, { log[#log - 2].status, log[#log - 2].client_token })
+    assert.same({ "EmulatorFault", "tok-1" }, { log[#log - 1].error, log[#log - 1].client_token })
+    assert.same({ 200, "tok-1" }, { log[#log].status, log[#log].client_token })
   end)
 end)
 
@@ -985,7 +1004,7 @@ describe("control API", function()
     assert.equal(200, st)
     assert.equal(4, #log)
     assert.same({ operation = "GetStreamSession", status = 200, error = cjson.null, session = id,
-      time = log[1].time }, log[1])
+      client_token = cjson.null, time = log[1].time }, log[1])
     assert.same({ "GetStreamSession", 404, "ResourceNotFoundException", "NOSUCHSESSION" },
       { log[2].operation, log[2].status, log[2].error, log[2].session })
     assert.equal("StartStreamSession", log[3].operation)

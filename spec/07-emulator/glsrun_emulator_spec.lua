@@ -113,4 +113,25 @@ describe("glsrun emulator #emulator", function()
     c:close()
     e.stop()
   end)
+
+  it("sends a body of body_bytes bytes: the client's bound holds to the byte", function()
+    local e = emulator.start{}
+    local c = e.client{ max_response_bytes = 4096 }
+    local get = function() return c:get_stream_group{ Identifier = "sg-1AB2C3De4" } end
+    local faults = assert(e.control:faults{ body_bytes = 4096, count = 1 })
+    assert.equal(4096, faults.body_bytes)
+    local out, err = get()                     -- exactly the bound: read whole, a JSON object
+    assert.is_table(out, err and tostring(err))
+    assert.equal(4088, #out.x)
+    assert(e.control:faults{ body_bytes = 4097, count = 1 })
+    out, err = get()
+    assert.is_nil(out)
+    assert.equal("ResponseTooLarge", err.code)
+    assert.is_false(err.retryable)
+    local log = assert(e.control:requests())
+    assert.same({ 200, "EmulatorFault" }, { log[#log].status, log[#log].error })
+    assert.equal("ACTIVE", (assert(get())).Status)   -- used up; the connection still works
+    c:close()
+    e.stop()
+  end)
 end)

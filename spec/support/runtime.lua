@@ -1,7 +1,7 @@
 -- spec/support/runtime.lua: a runtime on `glsrun emulator --clock virtual`.
 --
 --   local support = require "spec.support.runtime"
---   local env = support.start()              -- emulator + virtual clock
+--   local env = support.start()              -- emulator + virtual clock (opts: emulator.start's)
 --   local rt = env.runtime{ policy_source = ... }   -- runtime.new with env's client/clock/log
 --   env.run(function() return done end)      -- steps rt; moves the virtual clock on
 --                                            -- (emulator and runtime together) when rt is idle
@@ -16,8 +16,10 @@ local runtime = require "gameliftstreams.runtime"
 
 local M = {}
 
-function M.start()
-  local e = emulator.start{ clock = "virtual" }
+function M.start(opts)
+  local eo = { clock = "virtual" }
+  for k, v in pairs(opts or {}) do eo[k] = v end      -- emulator.start options (env, args)
+  local e = emulator.start(eo)
   local clock = assert(e.control:request("GET", "/clock"))
   -- Never ahead of the emulator's clock (its reply is rounded to the ms), so the
   -- runtime's token buckets never refill before the emulator's do.

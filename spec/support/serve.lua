@@ -9,7 +9,8 @@
 --   s.stderr()     what it logged so far
 --   s.stop(sig)    SIGTERM (default) or another signal, waits; returns the exit
 --                  code, stdout and stderr (again the same when called again)
--- Credentials: the emulator's example key through the environment, region
+-- Credentials: the emulator's example key through the environment (opts.env:
+-- more variables, or others in their place: { AWS_ACCESS_KEY_ID = "" }), region
 -- us-west-2; --stream-group and --application: the emulator's (defaults =
 -- false leaves them out).
 local core = require "gameliftstreams.core"
@@ -47,6 +48,7 @@ function M.start(opts)
   for i, a in ipairs(argv) do argv[i] = q(a) end
   local env = ("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN= AWS_PROFILE= ")
     :format(q(emulator.KEY.access_key_id), q(emulator.KEY.secret_access_key))
+  for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. q(v) .. " " end
   -- the subshell lets go of our stdio, so a server left running cannot hold
   -- busted's output open
   local cmd = ("(env %s %s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!")

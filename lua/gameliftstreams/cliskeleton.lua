@@ -13,6 +13,7 @@
 -- The texts are byte for byte what the AWS CLI prints (stdout, with the final
 -- newline). load_input's messages are whole usage-error texts as the AWS CLI
 -- prints them to stderr (exit code 252).
+local json = require "gameliftstreams.json"
 local overview = require "gameliftstreams.clioverview"
 
 local M = {}
@@ -95,68 +96,6 @@ local function tree(cm, op, opts)
   if opts.output then shape_name = op.output end
   if not shape_name then return { kind = "map", keys = {}, vals = {} } end
   return generate(cm, shape_name, {}, opts)
-end
-
--------------------------------------------------------------------- JSON
--- json.dump(skeleton, indent=4) with ensure_ascii: the values a skeleton
--- holds are ASCII, but escape as Python does anyway.
-
-local function json_string(s)
-  return '"' .. s:gsub('[%c"\\\128-\255]', function(c)
-    local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-                    ["\b"] = "\\b", ["\f"] = "\\f" }
-    if named[c] then return named[c] end
-    if c:byte() < 128 then return ("\\u%04x"):format(c:byte()) end
-    return c -- UTF-8 bytes: decoded below
-  end):gsub("[\192-\247][\128-\191]*", function(u)
-    local cp = utf8.codepoint(u)
-    if cp < 0x10000 then return ("\\u%04x"):format(cp) end
-    cp = cp - 0x10000
-    return ("\\u%04x\\u%04x"):format(0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF))
-  end) .. '"'
-end
-
-local function json_value(v, ind, out)
-  local tv = type(v)
-  if v == nil then
-    out[#out + 1] = "null"
-  elseif tv == "boolean" then
-    out[#out + 1] = tostring(v)
-  elseif tv == "number" then
-    out[#out + 1] = math.type(v) == "float" and ("%.1f"):format(v) or tostring(v)
-  elseif tv == "string" then
-    out[#out + 1] = json_string(v)
-  elseif v.kind == "time" then
-    out[#out + 1] = '"1970-01-01T00:00:00"'
-  elseif v.kind == "blob" then
-    out[#out + 1] = "null"
-  else
-    local n = v.kind == "map" and #v.keys or #v.items
-    local open, close = "[", "]"
-    if v.kind == "map" then open, close = "{", "}" end
-    if n == 0 then out[#out + 1] = open .. close; return end
-    local inner = ind .. "    "
-    out[#out + 1] = open .. "\n"
-    for i = 1, n do
-      out[#out + 1] = inner
-      if v.kind == "map" then
-        out[#out + 1] = json_string(v.keys[i]) .. ": "
-        json_value(v.vals[i], inner, out)
-      else
-        json_value(v.items[i], inner, out)
-      end
-      out[#out + 1] = i < n and ",\n" or "\n"
-    end
-    out[#out + 1] = ind .. close
-  end
-end
-
---- The input skeleton as JSON text (with its final newline).
-function M.input_json(cm, op)
-  local out = {}
-  json_value(tree(cm, op, {}), "", out)
-  out[#out + 1] = "\n"
-  return table.concat(out)
 end
 
 -------------------------------------------------------------------- YAML
@@ -258,71 +197,128 @@ end
 
 -------------------------------------------------------------------- output
 -- ArgumentGenerator(use_member_names=True) over the output shape: what
--- `--generate-cli-skeleton output` formats as the response. Objects are
--- returned as { __keys = {...}, [key] = value } converted by `ordered`
--- (json.object when gameliftstreams.json is there).
+-- `--generate-cli-skeleton output` formats as the response. A tree as
+-- gameliftstreams.json values: timestamps as the isoformat() the AWS CLI's
+-- JSON encoder writes, blobs as null.
 
-local function to_value(v, ordered)
+local function to_value(v)
   if type(v) ~= "table" then return v end
   if v.kind == "time" then return "1970-01-01T00:00:00" end
-  if v.kind == "blob" then return nil end
+  if v.kind == "blob" then return json.null end
   if v.kind == "list" then
     local l = {}
-    for i, x in ipairs(v.items) do l[i] = to_value(x, ordered) end
-    return ordered and ordered.array(l) or l
+    for i, x in ipairs(v.items) do l[i] = to_value(x) end
+    return json.array(l)
   end
-  local keys, vals = {}, {}
-  for i, k in ipairs(v.keys) do keys[i] = k; vals[i] = to_value(v.vals[i], ordered) end
-  if ordered then return ordered.object(keys, vals) end
-  local o = { __keys = keys }
-  for i, k in ipairs(keys) do o[k] = vals[i] end
+  local o = json.object()
+  for i, k in ipairs(v.keys) do json.set(o, k, to_value(v.vals[i])) end
   return o
 end
 
---- The sample response; `ordered` (optional) = { object = f(keys, vals), array = f(list) }
--- builds the JSON values the output formatters take.
-function M.output_sample(cm, op, ordered)
-  return to_value(tree(cm, op, { names = true, output = true }), ordered)
+--- The sample response as gameliftstreams.json values (ordered objects).
+function M.output_sample(cm, op)
+  return to_value(tree(cm, op, { names = true, output = true }))
+end
+
+--- The input skeleton as JSON text (with its final newline). Python's
+-- json.dump escapes non-ASCII here, but a skeleton holds ASCII only.
+function M.input_json(cm, op)
+  return json.encode(to_value(tree(cm, op, {})), { indent = 4 }) .. "\n"
 end
 
 -------------------------------------------------------------------- cli-input
 
 -- YAML 1.2 core schema, as ruamel's safe loader resolves plain scalars
--- (lyaml's default is YAML 1.1, where yes/on/off are booleans).
+-- (lyaml's default resolver is YAML 1.1, where yes/on/off are booleans).
 local function core_scalar(s)
-  if s == "" or s == "~" or s == "null" or s == "Null" or s == "NULL" then return require("lyaml").null end
+  if s == "" or s == "~" or s == "null" or s == "Null" or s == "NULL" then return json.null end
   if s == "true" or s == "True" or s == "TRUE" then return true end
   if s == "false" or s == "False" or s == "FALSE" then return false end
   if s:match("^[-+]?%d+$") then return math.tointeger(tonumber(s)) or tonumber(s) end
   if s:match("^0o[0-7]+$") then return tonumber(s:sub(3), 8) end
   if s:match("^0x%x+$") then return tonumber(s:sub(3), 16) end
-  if s:match("^[-+]?%.%d+$") or s:match("^[-+]?%d+%.%d*$") or s:match("^[-+]?%.?%d+%.?%d*[eE][-+]?%d+$")
-      or s:match("^[-+]?%d+%.%d*[eE][-+]?%d+$") then
+  if s:match("^[-+]?%.%d+$") or s:match("^[-+]?%d+%.%d*$") or s:match("^[-+]?%.?%d+%.?%d*[eE][-+]?%d+$") then
     return tonumber(s) + 0.0
   end
-  if s:match("^[-+]?%.[iI]nf$") or s == "+.INF" or s == "-.INF" or s == ".INF" then
+  if s:match("^[-+]?%.[iI]nf$") or s:match("^[-+]?%.INF$") then
     return s:sub(1, 1) == "-" and -math.huge or math.huge
   end
   if s == ".nan" or s == ".NaN" or s == ".NAN" then return 0 / 0 end
   return s
 end
 
+local EXPLICIT = {
+  ["tag:yaml.org,2002:str"] = function(v) return v end,
+  ["tag:yaml.org,2002:int"] = function(v) return math.tointeger(tonumber(v)) end,
+  ["tag:yaml.org,2002:float"] = function(v) return tonumber(v) and tonumber(v) + 0.0 end,
+  ["tag:yaml.org,2002:bool"] = function(v) local b = core_scalar(v); if type(b) == "boolean" then return b end end,
+  ["tag:yaml.org,2002:null"] = function() return json.null end,
+}
+
+-- The first document of text as gameliftstreams.json values (mappings as
+-- ordered objects, sequences as arrays), read from libyaml's events
+-- (lyaml's C parser); raises on a YAML error.
+local function yaml_load(text)
+  local next_event = require("yaml").parser(text)
+  local anchors = {}
+  local node
+  function node(ev)
+    local t, v = ev.type, nil
+    if t == "SCALAR" then
+      if ev.tag and EXPLICIT[ev.tag] then
+        v = EXPLICIT[ev.tag](ev.value)
+        if v == nil then error("bad " .. ev.tag .. " value") end
+      elseif ev.style == "PLAIN" and not ev.tag then
+        v = core_scalar(ev.value)
+      else
+        v = ev.value
+      end
+    elseif t == "ALIAS" then
+      v = anchors[ev.anchor]
+      if v == nil then error("unknown alias " .. tostring(ev.anchor)) end
+      return v
+    elseif t == "SEQUENCE_START" then
+      v = json.array({})
+      for e in next_event do
+        if e.type == "SEQUENCE_END" then break end
+        v[#v + 1] = node(e)
+      end
+    elseif t == "MAPPING_START" then
+      v = json.object()
+      for e in next_event do
+        if e.type == "MAPPING_END" then break end
+        local k = node(e)
+        local val = node(next_event())
+        if type(k) ~= "string" then k = tostring(k) end
+        json.set(v, k, val)
+      end
+    else
+      error("unexpected YAML event " .. tostring(t))
+    end
+    if ev.anchor then anchors[ev.anchor] = v end
+    return v
+  end
+  for e in next_event do
+    if e.type == "DOCUMENT_START" then
+      local first = next_event()
+      if first.type == "DOCUMENT_END" then return json.null end
+      return node(first)
+    elseif e.type == "STREAM_END" then
+      return json.null
+    end
+  end
+  return json.null
+end
+
 -- Python's type name of a loaded value, for "received <class '...'>".
 local function py_type(v)
   local tv = type(v)
-  if v == nil then return "NoneType" end
   if tv == "boolean" then return "bool" end
   if tv == "number" then return math.type(v) == "integer" and "int" or "float" end
   if tv == "string" then return "str" end
-  if tv == "userdata" or tv == "lightuserdata" then return "NoneType" end
-  if tv == "table" then
-    local mt = getmetatable(v)
-    if mt and mt.__name == "json.array" then return "list" end
-    if mt and mt.__name == "json.object" then return "dict" end
-    if next(v) == nil then return "dict" end
-    return v[1] ~= nil and "list" or "dict"
-  end
-  return tv
+  if v == json.null then return "NoneType" end
+  if json.is_array(v) then return "list" end
+  return "dict"
 end
 
 local function param_error(name, msg)
@@ -355,23 +351,12 @@ function M.load_input(kind, value)
   data = data or value
   local ok, loaded
   if kind == "json" then
-    local json = package.loaded["gameliftstreams.json"] or (pcall(require, "gameliftstreams.json")
-                                                              and require("gameliftstreams.json"))
-    if json and json.decode then
-      ok, loaded = pcall(json.decode, data)
-      if ok and loaded == nil then ok = false end
-    else
-      local cjson = require("cjson.safe")
-      loaded = cjson.decode(data)
-      ok = loaded ~= nil
-      if ok and loaded == cjson.null then loaded = nil end
-    end
+    ok, loaded = pcall(json.decode, data)
+    if ok and loaded == nil then ok = false end
     if not ok then return nil, param_error("cli-input-json", "Invalid JSON received.") end
   else
-    local lyaml = require "lyaml"
-    ok, loaded = pcall(lyaml.load, data, { implicit_scalar = core_scalar })
+    ok, loaded = pcall(yaml_load, data)
     if not ok then return nil, param_error("cli-input-yaml", "Invalid YAML received.") end
-    if loaded == lyaml.null then loaded = nil end
   end
   local t = py_type(loaded)
   if t ~= "dict" then
@@ -383,17 +368,11 @@ end
 --- The message when both --cli-input-json and --cli-input-yaml are given.
 M.ONLY_ONE = "\nOnly one --cli-input- parameter may be specified.\n"
 
---- Adds to params every top-level key of loaded that params lacks.
--- `keys` (optional) lists loaded's keys in order.
-function M.merge(params, loaded, keys)
-  if keys then
-    for _, k in ipairs(keys) do
-      if params[k] == nil then params[k] = loaded[k] end
-    end
-  else
-    for k, v in pairs(loaded) do
-      if params[k] == nil then params[k] = v end
-    end
+--- Adds to params (a table of input members) every top-level key of
+-- loaded (load_input's object) that params lacks, in loaded's order.
+function M.merge(params, loaded)
+  for k, v in pairs(loaded) do
+    if params[k] == nil then params[k] = v end
   end
   return params
 end

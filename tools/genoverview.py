@@ -66,12 +66,16 @@ def lua_str(s):
 def main(refdir):
     model = json.load(open(os.path.join(refdir, 'service-2.json')))
     shapes = model['shapes']
-    lines = ['-- gameliftstreams.clioverview: the first sentence of each structure member\'s',
-             '-- documentation, as the AWS CLI\'s yaml-input skeleton comments show it',
-             '-- (shape name -> member name -> text; members without documentation are absent).',
+    lines = ['-- gameliftstreams.clioverview: what the AWS CLI shows of the model that',
+             '-- climodel.lua does not keep:',
+             '--   members[shape][member]  the first sentence of the member\'s documentation,',
+             '--                           as the yaml-input skeleton comments show it',
+             '--                           (members without documentation are absent)',
+             '--   waiters[kebab-name]     the waiter\'s description (waiters-2.json)',
              '-- Written by tools/genoverview.py; do not edit by hand.',
              '-- luacheck: ignore 631',
-             'return {']
+             'return {',
+             '  members = {']
     for name in sorted(shapes):
         s = shapes[name]
         if s['type'] != 'structure' or not s.get('members'):
@@ -83,9 +87,16 @@ def main(refdir):
             if text:
                 items.append('    %s = %s,' % (mn, lua_str(text)))
         if items:
-            lines.append('  %s = {' % name)
-            lines.extend(items)
-            lines.append('  },')
+            lines.append('    %s = {' % name)
+            lines.extend('  ' + i for i in items)
+            lines.append('    },')
+    lines.append('  },')
+    lines.append('  waiters = {')
+    waiters = json.load(open(os.path.join(refdir, 'waiters-2.json')))['waiters']
+    for name, w in waiters.items():
+        kebab = re.sub(r'([a-z0-9])([A-Z])', r'\1-\2', re.sub(r'([A-Z]+)([A-Z][a-z])', r'\1-\2', name)).lower()
+        lines.append('    [%s] = %s,' % (lua_str(kebab), lua_str(w.get('description', ''))))
+    lines.append('  },')
     lines.append('}')
     path = os.path.join(os.path.dirname(__file__), '..', 'lua', 'gameliftstreams', 'clioverview.lua')
     with open(path, 'w', encoding='utf-8') as f:

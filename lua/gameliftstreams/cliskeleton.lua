@@ -14,7 +14,7 @@
 -- newline). load_input's messages are whole usage-error texts as the AWS CLI
 -- prints them to stderr (exit code 252).
 local json = require "gameliftstreams.json"
-local overview = require "gameliftstreams.clioverview"
+local overview = require("gameliftstreams.clioverview").members
 
 local M = {}
 

@@ -143,6 +143,7 @@ end
 local function invalid_choice(what, value, choices)
   usage_error(("argument %s: %s"):format(what, choice_message(value, choices)))
 end
+M.invalid_choice = invalid_choice
 
 ---------------------------------------------------------------- options
 
@@ -264,6 +265,8 @@ local function take_value(argv, i, word, explicit, a)
   end
   if explicit then return explicit, i end
   local nxt = argv[i + 1]
+  -- nargs='?' with a const (--generate-cli-skeleton)
+  if a.optional and (nxt == nil or is_option_word(nxt) or nxt == "--") then return a.optional, i end
   if nxt == nil or is_option_word(nxt) or nxt == "--" then
     usage_error(("argument %s: expected one argument"):format(word:match("^[^=]*")))
   end
@@ -1120,6 +1123,7 @@ end
 M.hooks = {}
 
 local function run_command(self, argv)
+  self.argv = argv
   local g, words = parse_globals(argv)
   self.globals = g
   if g.version then
@@ -1274,5 +1278,8 @@ function M.main(argv, sys)
   self.stderr:write("\n", tostring(code), "\n")
   return RC_GENERAL
 end
+
+-- --cli-input-*, --generate-cli-skeleton, help, --cli-auto-prompt
+require("gameliftstreams.cliextra").install(M)
 
 return M

@@ -157,8 +157,8 @@ local function help(run, what)
   if what == nil then return show(run, h.service(climodel)) end
   if what == "wait" then return show(run, h.waiters(climodel)) end
   if run.waiter then
-    for cli, w in pairs(climodel.waiters) do
-      if w == run.waiter then return show(run, h.waiter(climodel, cli)) end
+    for name, w in pairs(climodel.waiters) do
+      if w == run.waiter then return show(run, h.waiter(climodel, name)) end
     end
   end
   return show(run, h.operation(climodel, what))

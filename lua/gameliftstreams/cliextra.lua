@@ -37,45 +37,129 @@ local function value_of(values, name)
   return v and v.value
 end
 
--- botocore's ParamValidator over the sample response (the Stubber checks it
--- against the output shape): the sample is well typed, so only the minimums
--- (range_check) can fail.
-local function validate_sample(cm, shape_name, v, name, errors)
+-------------------------------------------------------------------- validation
+-- botocore/validate.py ParamValidator, for what the command line cannot
+-- produce but --cli-input-json/yaml can (any JSON type anywhere) and for
+-- the sample response (the Stubber validates it against the output shape):
+-- the same checks in the same order, with Python's str() of the values.
+
+local function py_str(v, nested)
+  local tv = type(v)
+  if v == json.null then return "None" end
+  if tv == "boolean" then return v and "True" or "False" end
+  if tv == "number" then return math.type(v) == "integer" and tostring(v) or json.float_repr(v) end
+  if tv == "string" then return nested and cli.py_repr(v) or v end
+  local parts = {}
+  if json.is_array(v) then
+    for i, x in ipairs(v) do parts[i] = py_str(x, true) end
+    return "[" .. table.concat(parts, ", ") .. "]"
+  end
+  for _, k in ipairs(json.keys(v)) do parts[#parts + 1] = cli.py_repr(k) .. ": " .. py_str(v[k], true) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function py_class(v)
+  local tv = type(v)
+  if v == json.null then return "NoneType" end
+  if tv == "boolean" then return "bool" end
+  if tv == "number" then return math.type(v) == "integer" and "int" or "float" end
+  if tv == "string" then return "str" end
+  return json.is_array(v) and "list" or "dict"
+end
+
+local VALID = {
+  structure = { dict = true }, map = { dict = true }, list = { list = true }, string = { str = true },
+  integer = { int = true, bool = true }, long = { int = true, bool = true }, boolean = { bool = true },
+  double = { float = true, int = true, bool = true }, float = { float = true, int = true, bool = true },
+}
+local VALID_NAMES = {
+  structure = "<class 'dict'>", map = "<class 'dict'>", list = "<class 'list'>, <class 'tuple'>",
+  string = "<class 'str'>", integer = "<class 'int'>", long = "<class 'int'>", boolean = "<class 'bool'>",
+  double = "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>",
+  float = "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>",
+}
+
+local function pname(name) return name == "" and "input" or name:gsub("^%.", "") end
+
+local function check(cm, shape_name, v, name, errors)
   local shape = cm.shapes[shape_name]
+  local t = shape.type
+  local function report(fmt, ...) errors[#errors + 1] = fmt:format(...) end
   local function range(n, kind)
     if shape.min and n < shape.min then
-      errors[#errors + 1] = ("Invalid %s for parameter %s, value: %s, valid min %s: %s")
-        :format(kind, name == "" and "input" or name, tostring(n), kind, tostring(shape.min))
+      report("Invalid %s for parameter %s, value: %s, valid min %s: %s", kind, pname(name), tostring(n), kind,
+        tostring(shape.min))
     end
   end
-  local t = shape.type
+  if t == "timestamp" then
+    if type(v) ~= "string" and type(v) ~= "number" then
+      report("Invalid type for parameter %s, value: %s, type: <class '%s'>, valid types: <class "
+        .. "'datetime.datetime'>, timestamp-string", pname(name), py_str(v), py_class(v))
+    end
+    return
+  end
+  if t == "blob" then
+    if type(v) ~= "string" then
+      report("Invalid type for parameter %s, value: %s, type: <class '%s'>, valid types: <class 'bytes'>, "
+        .. "<class 'bytearray'>, file-like object", pname(name), py_str(v), py_class(v))
+    end
+    return
+  end
+  if not VALID[t][py_class(v)] then
+    report("Invalid type for parameter %s, value: %s, type: <class '%s'>, valid types: %s", pname(name), py_str(v),
+      py_class(v), VALID_NAMES[t])
+    return
+  end
   if t == "structure" then
+    local known = {}
     for _, m in ipairs(shape.members or {}) do
-      if v[m.name] ~= nil then validate_sample(cm, m.shape, v[m.name], name .. "." .. m.name, errors) end
+      known[m.name] = m
+      if m.required and v[m.name] == nil then
+        report('Missing required parameter in %s: "%s"', pname(name), m.name)
+      end
+    end
+    local names
+    for _, k in ipairs(json.keys(v)) do
+      if not known[k] then
+        if not names then
+          names = {}
+          for i, m in ipairs(shape.members or {}) do names[i] = m.name end
+        end
+        report('Unknown parameter in %s: "%s", must be one of: %s', pname(name), k, table.concat(names, ", "))
+      end
+    end
+    for _, k in ipairs(json.keys(v)) do
+      if known[k] then check(cm, known[k].shape, v[k], name .. "." .. k, errors) end
     end
   elseif t == "list" then
     range(#v, "length")
-    for i, x in ipairs(v) do validate_sample(cm, shape.member, x, ("%s[%d]"):format(name, i - 1), errors) end
+    for i, x in ipairs(v) do check(cm, shape.member, x, ("%s[%d]"):format(name, i - 1), errors) end
   elseif t == "map" then
     for _, k in ipairs(json.keys(v)) do
-      validate_sample(cm, shape.key, k, ("%s (key: %s)"):format(name, k), errors)
-      validate_sample(cm, shape.value, v[k], name .. "." .. k, errors)
+      check(cm, shape.key, k, ("%s (key: %s)"):format(name, k), errors)
+      check(cm, shape.value, v[k], name .. "." .. k, errors)
     end
   elseif t == "string" then
     range(utf8.len(v) or #v, "length")
-  elseif t == "integer" or t == "long" or t == "double" or t == "float" then
+  elseif t ~= "boolean" then
     range(v, "value")
   end
+end
+
+--- botocore's validation report of v against shape_name, or nil when v is valid.
+function M.validate(cm, shape_name, v)
+  local errors = {}
+  check(cm, shape_name, v, "", errors)
+  if #errors == 0 then return nil end
+  return "Parameter validation failed:\n" .. table.concat(errors, "\n")
 end
 
 --- The sample response `--generate-cli-skeleton output` prints, or nil and
 -- the "Parameter validation failed" text.
 function M.output_sample(cm, op)
   local sample = skeleton.output_sample(cm, op)
-  local errors = {}
-  if op.output then validate_sample(cm, op.output, sample, "", errors) end
-  for i, e in ipairs(errors) do errors[i] = e:gsub("parameter %.", "parameter ") end
-  if #errors > 0 then return nil, "Parameter validation failed:\n" .. table.concat(errors, "\n") end
+  local err = op.output and M.validate(cm, op.output, sample)
+  if err then return nil, err end
   return sample
 end
 
@@ -119,6 +203,8 @@ local function before_call(run, op, params)
     local loaded, err = skeleton.load_input(ji ~= nil and "json" or "yaml", ji or yi)
     if not loaded then cli.fail(RC_PARAM, err:sub(2, -2)) end
     skeleton.merge(params, loaded)
+    local invalid = op.input and M.validate(climodel, op.input, params)
+    if invalid then cli.fail(RC_PARAM, invalid) end
   end
   local skel = value_of(values, "generate-cli-skeleton")
   if skel == nil then return nil end
@@ -127,9 +213,11 @@ local function before_call(run, op, params)
   elseif skel == "yaml-input" then
     run.stdout:write(skeleton.input_yaml(climodel, op))
   else
-    validate(run, op, params)
+    -- the Stubber checks its response when it is added, before the call
+    -- validates the input
     local sample, err = M.output_sample(climodel, op)
     if not sample then cli.fail(RC_PARAM, err) end
+    validate(run, op, params)
     run:output(sample)
   end
   return RC_OK

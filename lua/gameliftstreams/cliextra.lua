@@ -14,7 +14,13 @@
 --                           then the skeleton is printed instead of the call
 local json = require "gameliftstreams.json"
 local climodel = require "gameliftstreams.climodel"
-local skeleton = require "gameliftstreams.cliskeleton"
+-- cliskeleton (and its YAML comments table) only for the commands using it:
+-- every glsrun OPERATION loads this file, and starts in milliseconds.
+local skeleton = setmetatable({}, { __index = function(t, k)
+  local m = require "gameliftstreams.cliskeleton"
+  setmetatable(t, { __index = m })
+  return m[k]
+end })
 
 local M = {}
 

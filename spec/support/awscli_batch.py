@@ -28,7 +28,9 @@ def run(argv):
         try:
             rc = create_clidriver().main(argv)
         except SystemExit as e:
-            rc = e.code if isinstance(e.code, int) else 1
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if rc is None:  # sys.exit(None), as /usr/bin/aws ends
+            rc = 0
         sys.stdout.flush()
         sys.stderr.flush()
     finally:

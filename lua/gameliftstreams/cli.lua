@@ -262,12 +262,19 @@ local function take_value(argv, i, word, explicit, a)
     end
     return vals, i
   end
-  if explicit then return explicit, i end
-  local nxt = argv[i + 1]
-  if nxt == nil or is_option_word(nxt) or nxt == "--" then
-    usage_error(("argument %s: expected one argument"):format(word:match("^[^=]*")))
+  local v = explicit
+  if v == nil then
+    v = argv[i + 1]
+    if v == nil or is_option_word(v) or v == "--" then
+      usage_error(("argument %s: expected one argument"):format(word:match("^[^=]*")))
+    end
+    i = i + 1
   end
-  return nxt, i + 1
+  -- PageArgument's argparse type=int
+  if a.paging and a.int and not py_int(v) then
+    usage_error(("argument --%s: invalid int value: %s"):format(a.name, py_repr(v)))
+  end
+  return v, i
 end
 
 local function check_global(a, v)
@@ -390,8 +397,11 @@ end
 
 --- The gls client options for these globals.
 local function client_options(g)
+  -- param_validation: botocore's checks are done here (validate_input),
+  -- with botocore's messages; the core's stricter ones (patterns, enums,
+  -- max) are the service's to make, as for the AWS CLI.
   local o = { region = g.region, endpoint_url = g["endpoint-url"], profile = g.profile,
-              ca_bundle = g["ca-bundle"] }
+              ca_bundle = g["ca-bundle"], param_validation = false }
   if g["no-verify-ssl"] then o.verify_ssl = false end
   if g["no-sign-request"] then o.no_sign_request = true end
   if g["cli-read-timeout"] then o.read_timeout = int_or_fail(g["cli-read-timeout"]) end
@@ -615,7 +625,7 @@ local function build_parameters(args, values)
     local got = not a.negative and values[key]
     if got then
       if a.paging then
-        paging[a.paging] = a.int and tonumber(got.value) or got.value
+        paging[a.paging] = a.int and py_int(got.value) or got.value
       elseif a.member then
         local v = got.value
         if not a.flag then v = argument_value(a, v) end
@@ -627,6 +637,131 @@ local function build_parameters(args, values)
   end
   return params, paging
 end
+
+---------------------------------------------------------------- validation
+
+local py_str
+
+-- Python's repr() of a JSON value (dicts in their order).
+local function py_value_repr(v)
+  if v == nil or v == json.null then return "None" end
+  if v == true then return "True" end
+  if v == false then return "False" end
+  if type(v) == "string" then return py_repr(v) end
+  if type(v) == "number" then return math.type(v) == "integer" and tostring(v) or json.float_repr(v) end
+  if getmetatable(v) and getmetatable(v).__name == "bytes" then return "b" .. py_repr(v.bytes) end
+  return py_str(v)
+end
+
+--- Python's str() of a JSON value.
+function py_str(v)
+  if type(v) == "string" then return v end
+  if type(v) ~= "table" or v == json.null or (getmetatable(v) and getmetatable(v).__name == "bytes") then
+    return py_value_repr(v)
+  end
+  local parts = {}
+  if json.is_array(v) or (getmetatable(v) == json.array_mt) then
+    for i, x in ipairs(v) do parts[i] = py_value_repr(x) end
+    return "[" .. table.concat(parts, ", ") .. "]"
+  end
+  for _, k in ipairs(json.keys(v)) do parts[#parts + 1] = py_repr(k) .. ": " .. py_value_repr(v[k]) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function py_type(v)
+  if v == nil or v == json.null then return "<class 'NoneType'>" end
+  if type(v) == "boolean" then return "<class 'bool'>" end
+  if type(v) == "string" then return "<class 'str'>" end
+  if type(v) == "number" then return math.type(v) == "integer" and "<class 'int'>" or "<class 'float'>" end
+  if getmetatable(v) and getmetatable(v).__name == "bytes" then return "<class 'bytes'>" end
+  if json.is_array(v) or getmetatable(v) == json.array_mt then return "<class 'list'>" end
+  return "<class 'dict'>"
+end
+
+local VALID_TYPES = {
+  structure = "<class 'dict'>", map = "<class 'dict'>", list = "<class 'list'>, <class 'tuple'>",
+  string = "<class 'str'>", integer = "<class 'int'>", long = "<class 'int'>",
+  boolean = "<class 'bool'>", double = "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>",
+  blob = "<class 'bytes'>, <class 'bytearray'>, file-like object",
+  timestamp = "<class 'datetime.datetime'>, timestamp-string",
+}
+VALID_TYPES.float = VALID_TYPES.double
+
+local function is_list(v) return type(v) == "table" and (getmetatable(v) == json.array_mt or json.is_array(v)) end
+local function is_dict(v)
+  return type(v) == "table" and v ~= json.null and getmetatable(v) ~= json.array_mt
+    and not (getmetatable(v) and getmetatable(v).__name == "bytes") and json.is_object(v)
+end
+
+local TYPE_OK = {
+  structure = is_dict, map = is_dict, list = is_list,
+  string = function(v) return type(v) == "string" end,
+  integer = function(v) return math.type(v) == "integer" or type(v) == "boolean" end,
+  boolean = function(v) return type(v) == "boolean" end,
+  double = function(v) return type(v) == "number" or type(v) == "boolean" end,
+  blob = function(v) return type(v) == "string" or (type(v) == "table" and getmetatable(v)
+    and getmetatable(v).__name == "bytes") end,
+  timestamp = function(v) return type(v) == "number" or type(v) == "string" end,
+}
+TYPE_OK.long, TYPE_OK.float = TYPE_OK.integer, TYPE_OK.double
+
+--- botocore.validate.ParamValidator: the same checks (required, unknown,
+-- type, min), the same messages, all of them, in botocore's order.
+local function validate(s, v, name, errors)
+  local shown = name == "" and "input" or name:gsub("^%.", "")
+  if not TYPE_OK[s.type](v) then
+    errors[#errors + 1] = ("Invalid type for parameter %s, value: %s, type: %s, valid types: %s")
+      :format(shown, py_str(v), py_type(v), VALID_TYPES[s.type])
+    return
+  end
+  local function range(n, what)
+    if s.min and n < s.min then
+      errors[#errors + 1] = what == "length"
+        and ("Invalid length for parameter %s, value: %s, valid min length: %s"):format(shown, n, s.min)
+        or ("Invalid value for parameter %s, value: %s, valid min value: %s"):format(shown, py_str(n), s.min)
+    end
+  end
+  if s.type == "structure" then
+    local by = {}
+    local names = {}
+    for _, m in ipairs(s.members) do by[m.name] = m; names[#names + 1] = m.name end
+    for _, m in ipairs(s.members) do
+      if m.required and v[m.name] == nil then
+        errors[#errors + 1] = ('Missing required parameter in %s: "%s"'):format(shown, m.name)
+      end
+    end
+    local known = {}
+    for _, k in ipairs(json.keys(v)) do
+      if not by[k] then
+        errors[#errors + 1] = ('Unknown parameter in %s: "%s", must be one of: %s')
+          :format(shown, k, table.concat(names, ", "))
+      else
+        known[#known + 1] = k
+      end
+    end
+    for _, k in ipairs(known) do validate(shape_of(by[k].shape), v[k], name .. "." .. k, errors) end
+  elseif s.type == "list" then
+    range(#v, "length")
+    for i, x in ipairs(v) do validate(shape_of(s.member), x, ("%s[%d]"):format(name, i - 1), errors) end
+  elseif s.type == "map" then
+    for _, k in ipairs(json.keys(v)) do
+      validate(shape_of(s.key), k, ("%s (key: %s)"):format(name, k), errors)
+      validate(shape_of(s.value), v[k], name .. "." .. k, errors)
+    end
+  elseif s.type == "string" then
+    range(utf8.len(v) or #v, "length")
+  elseif s.type == "integer" or s.type == "long" or s.type == "double" or s.type == "float" then
+    range(v == true and 1 or v == false and 0 or v, "value")
+  end
+end
+
+local function validate_input(op, params)
+  if not op.input then return end
+  local errors = {}
+  validate(shape_of(op.input), params, "", errors)
+  if #errors > 0 then fail(RC_PARAM, "Parameter validation failed:\n" .. table.concat(errors, "\n")) end
+end
+M.validate_input = validate_input
 
 ---------------------------------------------------------------- output shaping
 
@@ -1212,6 +1347,7 @@ local function run_command(self, argv)
     local code = M.hooks.before_call(self, op, params)
     if code then return code end
   end
+  validate_input(op, params)
   if waiter then
     self:wait(waiter, op, params)
     return RC_OK

@@ -219,6 +219,8 @@ static int collectargs(char **argv, int argc, int *first) {
           *first = i + 1;
           return args;
         }
+        /* `glsrun --cli-auto-prompt [...]`: the CLI asks for the operation */
+        if (strcmp(a, "--cli-auto-prompt") == 0) return args;
         if (strcmp(a, "--help") == 0) args |= HAS_H;
         else if (strcmp(a, "--version") == 0) args |= HAS_V;
         else return HAS_ERROR;

@@ -399,9 +399,31 @@ static int run_cli_command(lua_State *L, char **argv, int argc) {
   return lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_GENERAL;
 }
 
+/* Whether arg is one of the AWS CLI's global options (awscli/data/cli.json):
+ * `glsrun --region R OPERATION ...` is then a CLI command line, as
+ * `aws --region R gameliftstreams OPERATION ...`. */
+static int is_cli_global(const char *arg) {
+  static const char *const globals[] = {
+    "--debug", "--endpoint-url", "--no-verify-ssl", "--no-paginate", "--output", "--query",
+    "--profile", "--region", "--color", "--no-sign-request", "--ca-bundle",
+    "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format", "--no-cli-pager",
+    "--cli-auto-prompt", "--no-cli-auto-prompt", NULL};
+  size_t n = strcspn(arg, "=");
+  for (int i = 0; globals[i]; i++)
+    if (strlen(globals[i]) == n && strncmp(globals[i], arg, n) == 0) return 1;
+  return 0;
+}
+
 /* Everything, in protected mode; returns the exit code. */
 static int run(lua_State *L, int argc, char **argv) {
   int script;
+  if (argc > 1 && is_cli_global(argv[1])) {
+    luaL_openlibs(L);
+    gls_l_preload(L);
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    return run_cli_command(L, argv + 1, argc - 1);
+  }
   int args = collectargs(argv, argc, &script);
   luaL_checkversion(L);
   if (args == HAS_ERROR) {

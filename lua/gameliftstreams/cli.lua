@@ -172,8 +172,6 @@ M.GLOBALS = GLOBALS
 
 local function shape_of(name) return climodel.shapes[name] end
 
-local SCALAR = { string = true, integer = true, long = true, boolean = true, timestamp = true,
-                 double = true, float = true, blob = true }
 
 --- The operation's argument table, in awscli's order: the input members
 -- (model order), then the paging arguments (customizations/paginate.py),
@@ -263,14 +261,21 @@ local function take_value(argv, i, word, explicit, a)
     end
     return vals, i
   end
-  if explicit then return explicit, i end
-  local nxt = argv[i + 1]
-  -- nargs='?' with a const (--generate-cli-skeleton)
-  if a.optional and (nxt == nil or is_option_word(nxt) or nxt == "--") then return a.optional, i end
-  if nxt == nil or is_option_word(nxt) or nxt == "--" then
-    usage_error(("argument %s: expected one argument"):format(word:match("^[^=]*")))
+  local v = explicit
+  if v == nil then
+    v = argv[i + 1]
+    -- nargs='?' with a const (--generate-cli-skeleton)
+    if a.optional and (v == nil or is_option_word(v) or v == "--") then return a.optional, i end
+    if v == nil or is_option_word(v) or v == "--" then
+      usage_error(("argument %s: expected one argument"):format(word:match("^[^=]*")))
+    end
+    i = i + 1
   end
-  return nxt, i + 1
+  -- PageArgument's argparse type=int
+  if a.paging and a.int and not py_int(v) then
+    usage_error(("argument --%s: invalid int value: %s"):format(a.name, py_repr(v)))
+  end
+  return v, i
 end
 
 local function check_global(a, v)
@@ -393,8 +398,11 @@ end
 
 --- The gls client options for these globals.
 local function client_options(g)
+  -- param_validation: botocore's checks are done here (validate_input),
+  -- with botocore's messages; the core's stricter ones (patterns, enums,
+  -- max) are the service's to make, as for the AWS CLI.
   local o = { region = g.region, endpoint_url = g["endpoint-url"], profile = g.profile,
-              ca_bundle = g["ca-bundle"] }
+              ca_bundle = g["ca-bundle"], param_validation = false }
   if g["no-verify-ssl"] then o.verify_ssl = false end
   if g["no-sign-request"] then o.no_sign_request = true end
   if g["cli-read-timeout"] then o.read_timeout = int_or_fail(g["cli-read-timeout"]) end
@@ -404,224 +412,57 @@ end
 
 ---------------------------------------------------------------- parameters
 
--- paramfile.get_paramfile: file:// (text) and fileb:// (bytes) values.
-local function paramfile(a, value)
-  if type(value) == "table" then
-    if #value ~= 1 then return value end
-    if type(value[1]) ~= "string" then return value end
-    local loaded = paramfile(a, value[1])
-    if loaded == value[1] then return value end
-    return loaded
-  end
-  for _, prefix in ipairs { "fileb://", "file://" } do
-    if value:sub(1, #prefix) == prefix then
-      local path = value:sub(#prefix + 1):gsub("^~", os.getenv("HOME") or "~")
-      path = path:gsub("%$(%b{})", function(v) return os.getenv(v:sub(2, -2)) end)
-        :gsub("%$([%w_]+)", function(v) return os.getenv(v) end)
-      local f, err, errno = io.open(path, "rb")
-      if not f then
-        local why = (err or ""):match(": (.*)$") or err
-        param_error("--" .. a.name, ("Unable to load paramfile %s: [Errno %d] %s: %s")
-          :format(value, errno or 2, why, py_repr(path)))
+-- The model's shapes as service-2.json writes them, for argvalue.resolve.
+local service_shapes
+local function argvalue_shape(name)
+  local argvalue = require "gameliftstreams.argvalue"
+  if not service_shapes then
+    service_shapes = { cache = {}, defs = {} }
+    for sname, s in pairs(climodel.shapes) do
+      local def = { type = s.type }
+      if s.type == "structure" then
+        def.members = json.object()
+        for _, m in ipairs(s.members) do json.set(def.members, m.name, { shape = m.shape, location = m.location }) end
+      elseif s.type == "list" then
+        def.member = { shape = s.member }
+      elseif s.type == "map" then
+        def.key, def.value = { shape = s.key }, { shape = s.value }
       end
-      local data = f:read("a")
-      f:close()
-      if prefix == "file://" then
-        if not utf8.len(data) then
-          param_error("--" .. a.name, ("Unable to load paramfile (%s), text contents could not be "
-            .. "decoded.  If this is a binary file, please use the fileb:// prefix instead of the "
-            .. "file:// prefix."):format(path))
-        end
-        data = data:gsub("\r\n?", "\n")
-        return data
-      end
-      return setmetatable({ bytes = data }, { __name = "bytes" })
+      service_shapes.defs[sname] = def
     end
   end
-  return value
+  return argvalue.resolve(service_shapes.defs, name, service_shapes.cache)
 end
 
--- Python json.loads's message for text, "" when it parses (a scanner that
--- finds the first error where Python's does).
-local function python_json_error(text)
-  local pos = 1
-  local function lc(p)
-    local line, col = 1, p
-    for nl in text:sub(1, p - 1):gmatch("()\n") do line = line + 1; col = p - nl end
-    return ("line %d column %d (char %d)"):format(line, col, utf8.len(text:sub(1, p - 1)) or p - 1)
-  end
-  local function err(msg, p) error({ msg = msg .. ": " .. lc(p) }, 0) end
-  local function ws() pos = text:find("[^ \t\n\r]", pos) or #text + 1 end
-  local value
-  local function str()
-    local start = pos
-    pos = pos + 1
-    while true do
-      local c = text:sub(pos, pos)
-      if c == "" then err("Unterminated string starting at", start) end
-      if c == '"' then pos = pos + 1 return end
-      if c == "\\" then
-        local e = text:sub(pos + 1, pos + 1)
-        if e == "u" then
-          if not text:sub(pos + 2, pos + 5):match("^%x%x%x%x$") then err("Invalid \\uXXXX escape", pos + 1) end
-          pos = pos + 6
-        elseif e ~= "" and ('"\\/bfnrt'):find(e, 1, true) then
-          pos = pos + 2
-        else
-          err("Invalid \\escape", pos)
-        end
-      elseif c:byte() < 32 then
-        err("Invalid control character at", pos)
-      else
-        pos = pos + 1
-      end
-    end
-  end
-  function value()
-    ws()
-    local c = text:sub(pos, pos)
-    if c == "{" then
-      pos = pos + 1
-      ws()
-      if text:sub(pos, pos) == "}" then pos = pos + 1 return end
-      while true do
-        ws()
-        if text:sub(pos, pos) ~= '"' then err("Expecting property name enclosed in double quotes", pos) end
-        str()
-        ws()
-        if text:sub(pos, pos) ~= ":" then err("Expecting ':' delimiter", pos) end
-        pos = pos + 1
-        value()
-        ws()
-        local d = text:sub(pos, pos)
-        pos = pos + 1
-        if d == "}" then return end
-        if d ~= "," then err("Expecting ',' delimiter", pos - 1) end
-        ws()
-        if text:sub(pos, pos) ~= '"' then err("Expecting property name enclosed in double quotes", pos) end
-      end
-    elseif c == "[" then
-      pos = pos + 1
-      ws()
-      if text:sub(pos, pos) == "]" then pos = pos + 1 return end
-      while true do
-        value()
-        ws()
-        local d = text:sub(pos, pos)
-        pos = pos + 1
-        if d == "]" then return end
-        if d ~= "," then err("Expecting ',' delimiter", pos - 1) end
-      end
-    elseif c == '"' then
-      str()
-    else
-      for _, lit in ipairs { "null", "true", "false", "NaN", "Infinity", "-Infinity" } do
-        if text:sub(pos, pos + #lit - 1) == lit then pos = pos + #lit return end
-      end
-      local num = text:match("^-?0", pos) and text:match("^-?0%.?%d*", pos)
-        or text:match("^-?[1-9]%d*%.?%d*", pos)
-      if not num then err("Expecting value", pos) end
-      if num:sub(-1) == "." then num = num:sub(1, -2) end
-      pos = pos + #num
-      local ex = text:match("^[eE][-+]?%d+", pos)
-      if ex then pos = pos + #ex end
-    end
-  end
-  local ok, e = pcall(function()
-    value()
-    ws()
-    if pos <= #text then err("Extra data", pos) end
-  end)
-  if ok then return "" end
-  if type(e) == "table" then return e.msg end
-  return tostring(e)
-end
-M.python_json_error = python_json_error
-
--- argprocess._unpack_json_cli_arg.
-local function unpack_json(a, value)
-  local v, err = json.decode(value)
-  if v == nil and err then
-    local msg = python_json_error(value)
-    if msg == "" then msg = tostring(err.message or err) end
-    param_error("--" .. a.name, ("Invalid JSON: %s\nJSON received: %s"):format(msg, value))
-  end
-  return v
-end
-
--- The shorthand parser, when the cliout branch's module is there.
-local shorthand_ok, shorthand = pcall(require, "gameliftstreams.shorthand")
-if not shorthand_ok then shorthand = nil end
-
-local unpack_value
-
--- argprocess.unpack_scalar_cli_arg.
-local function unpack_scalar(s, value)
-  if type(value) == "table" then return value end -- fileb:// bytes
-  if s.type == "integer" or s.type == "long" then return int_or_fail(value) end
-  if s.type == "double" or s.type == "float" then
-    local n = tonumber(value)
-    if not n then fail(RC_GENERAL, ("could not convert string to float: %s"):format(py_repr(value))) end
-    return n + 0.0
-  end
-  if s.type == "boolean" then
-    if type(value) == "boolean" then return value end
-    if value:lower() == "false" then return false end
-    return value ~= ""
-  end
-  return value
-end
-
--- argprocess._unpack_complex_cli_arg.
-function unpack_value(a, s, value)
-  if SCALAR[s.type] then return unpack_scalar(s, value) end
-  if s.type == "structure" or s.type == "map" then
-    if type(value) == "string" and value:match("^%s*{") then return unpack_json(a, value) end
-    param_error("--" .. a.name, "Invalid JSON:\n" .. tostring(value))
-  end
-  -- a list
-  if type(value) == "string" then
-    if value:match("^%s*%[") then return unpack_json(a, value) end
-    value = { value }
-  elseif #value == 1 and type(value[1]) == "string" and value[1]:match("^%s*%[") then
-    return unpack_json(a, value[1])
-  end
-  local member = shape_of(s.member)
-  local out = json.array()
-  for i, v in ipairs(value) do out[i] = unpack_value(a, member, v) end
-  return out
-end
-
--- arguments.CLIArgument.add_to_params: paramfile, then shorthand (complex
--- shapes), then the plain rules.
-local function argument_value(a, raw)
+--- arguments.CLIArgument.add_to_params: paramfile.py's file:// and
+-- fileb://, then argprocess.py's shorthand, JSON and scalar rules (all in
+-- gameliftstreams.argvalue, from the cliout branch).
+local function argument_value(self, a, raw)
   if a.flag then return raw end
-  local v = paramfile(a, raw)
-  if a.paging then
-    return v
-  end
-  local s = a.shape
-  if shorthand and type(v) ~= "table" or (shorthand and type(v) == "table" and getmetatable(v) == nil) then
-    local handled, out = shorthand.parse_argument(a, s, v, climodel)
-    if handled then return out end
-  end
-  return unpack_value(a, s, v)
+  local argvalue = require "gameliftstreams.argvalue"
+  local cli = "--" .. a.name
+  local text, err = argvalue.load(raw, cli, self.getenv)
+  if err then fail(err.rc or RC_PARAM, err.message) end
+  local v
+  v, err = argvalue.unpack(argvalue_shape(a.member.shape), text or raw, cli)
+  if err then fail(err.rc or RC_PARAM, err.message) end
+  return v
 end
 M.argument_value = argument_value
 
 --- The call's input (an ordered object) from the parsed values, in the
 -- argument table's order, and the paging settings.
-local function build_parameters(args, values)
+local function build_parameters(self, args, values)
   local params, paging = json.object(), {}
   for _, a in ipairs(args) do
     local key = a.member and a.member.name or a.name
     local got = not a.negative and values[key]
     if got then
       if a.paging then
-        paging[a.paging] = a.int and tonumber(got.value) or got.value
+        paging[a.paging] = a.int and py_int(got.value) or got.value
       elseif a.member then
         local v = got.value
-        if not a.flag then v = argument_value(a, v) end
+        if not a.flag then v = argument_value(self, a, v) end
         json.set(params, a.member.name, v)
       elseif a.to_params then
         a.to_params(params, got.value)
@@ -630,6 +471,131 @@ local function build_parameters(args, values)
   end
   return params, paging
 end
+
+---------------------------------------------------------------- validation
+
+local py_str
+
+-- Python's repr() of a JSON value (dicts in their order).
+local function py_value_repr(v)
+  if v == nil or v == json.null then return "None" end
+  if v == true then return "True" end
+  if v == false then return "False" end
+  if type(v) == "string" then return py_repr(v) end
+  if type(v) == "number" then return math.type(v) == "integer" and tostring(v) or json.float_repr(v) end
+  if getmetatable(v) and getmetatable(v).__name == "bytes" then return "b" .. py_repr(v.bytes) end
+  return py_str(v)
+end
+
+--- Python's str() of a JSON value.
+function py_str(v)
+  if type(v) == "string" then return v end
+  if type(v) ~= "table" or v == json.null or (getmetatable(v) and getmetatable(v).__name == "bytes") then
+    return py_value_repr(v)
+  end
+  local parts = {}
+  if json.is_array(v) or (getmetatable(v) == json.array_mt) then
+    for i, x in ipairs(v) do parts[i] = py_value_repr(x) end
+    return "[" .. table.concat(parts, ", ") .. "]"
+  end
+  for _, k in ipairs(json.keys(v)) do parts[#parts + 1] = py_repr(k) .. ": " .. py_value_repr(v[k]) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function py_type(v)
+  if v == nil or v == json.null then return "<class 'NoneType'>" end
+  if type(v) == "boolean" then return "<class 'bool'>" end
+  if type(v) == "string" then return "<class 'str'>" end
+  if type(v) == "number" then return math.type(v) == "integer" and "<class 'int'>" or "<class 'float'>" end
+  if getmetatable(v) and getmetatable(v).__name == "bytes" then return "<class 'bytes'>" end
+  if json.is_array(v) or getmetatable(v) == json.array_mt then return "<class 'list'>" end
+  return "<class 'dict'>"
+end
+
+local VALID_TYPES = {
+  structure = "<class 'dict'>", map = "<class 'dict'>", list = "<class 'list'>, <class 'tuple'>",
+  string = "<class 'str'>", integer = "<class 'int'>", long = "<class 'int'>",
+  boolean = "<class 'bool'>", double = "<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>",
+  blob = "<class 'bytes'>, <class 'bytearray'>, file-like object",
+  timestamp = "<class 'datetime.datetime'>, timestamp-string",
+}
+VALID_TYPES.float = VALID_TYPES.double
+
+local function is_list(v) return type(v) == "table" and (getmetatable(v) == json.array_mt or json.is_array(v)) end
+local function is_dict(v)
+  return type(v) == "table" and v ~= json.null and getmetatable(v) ~= json.array_mt
+    and not (getmetatable(v) and getmetatable(v).__name == "bytes") and json.is_object(v)
+end
+
+local TYPE_OK = {
+  structure = is_dict, map = is_dict, list = is_list,
+  string = function(v) return type(v) == "string" end,
+  integer = function(v) return math.type(v) == "integer" or type(v) == "boolean" end,
+  boolean = function(v) return type(v) == "boolean" end,
+  double = function(v) return type(v) == "number" or type(v) == "boolean" end,
+  blob = function(v) return type(v) == "string" or (type(v) == "table" and getmetatable(v)
+    and getmetatable(v).__name == "bytes") end,
+  timestamp = function(v) return type(v) == "number" or type(v) == "string" end,
+}
+TYPE_OK.long, TYPE_OK.float = TYPE_OK.integer, TYPE_OK.double
+
+--- botocore.validate.ParamValidator: the same checks (required, unknown,
+-- type, min), the same messages, all of them, in botocore's order.
+local function validate(s, v, name, errors)
+  local shown = name == "" and "input" or name:gsub("^%.", "")
+  if not TYPE_OK[s.type](v) then
+    errors[#errors + 1] = ("Invalid type for parameter %s, value: %s, type: %s, valid types: %s")
+      :format(shown, py_str(v), py_type(v), VALID_TYPES[s.type])
+    return
+  end
+  local function range(n, what)
+    if s.min and n < s.min then
+      errors[#errors + 1] = what == "length"
+        and ("Invalid length for parameter %s, value: %s, valid min length: %s"):format(shown, n, s.min)
+        or ("Invalid value for parameter %s, value: %s, valid min value: %s"):format(shown, py_str(n), s.min)
+    end
+  end
+  if s.type == "structure" then
+    local by = {}
+    local names = {}
+    for _, m in ipairs(s.members) do by[m.name] = m; names[#names + 1] = m.name end
+    for _, m in ipairs(s.members) do
+      if m.required and v[m.name] == nil then
+        errors[#errors + 1] = ('Missing required parameter in %s: "%s"'):format(shown, m.name)
+      end
+    end
+    local known = {}
+    for _, k in ipairs(json.keys(v)) do
+      if not by[k] then
+        errors[#errors + 1] = ('Unknown parameter in %s: "%s", must be one of: %s')
+          :format(shown, k, table.concat(names, ", "))
+      else
+        known[#known + 1] = k
+      end
+    end
+    for _, k in ipairs(known) do validate(shape_of(by[k].shape), v[k], name .. "." .. k, errors) end
+  elseif s.type == "list" then
+    range(#v, "length")
+    for i, x in ipairs(v) do validate(shape_of(s.member), x, ("%s[%d]"):format(name, i - 1), errors) end
+  elseif s.type == "map" then
+    for _, k in ipairs(json.keys(v)) do
+      validate(shape_of(s.key), k, ("%s (key: %s)"):format(name, k), errors)
+      validate(shape_of(s.value), v[k], name .. "." .. k, errors)
+    end
+  elseif s.type == "string" then
+    range(utf8.len(v) or #v, "length")
+  elseif s.type == "integer" or s.type == "long" or s.type == "double" or s.type == "float" then
+    range(v == true and 1 or v == false and 0 or v, "value")
+  end
+end
+
+local function validate_input(op, params)
+  if not op.input then return end
+  local errors = {}
+  validate(shape_of(op.input), params, "", errors)
+  if #errors > 0 then fail(RC_PARAM, "Parameter validation failed:\n" .. table.concat(errors, "\n")) end
+end
+M.validate_input = validate_input
 
 ---------------------------------------------------------------- output shaping
 
@@ -900,11 +866,11 @@ local function parse_starting_token(p, token)
   return nt, index
 end
 
---- botocore.paginate.PageIterator, as the CLI drives it: pages, the resume
--- token, and the full result (build_full_result).
-function Run:paginate(op, params, paging)
+--- botocore.paginate.PageIterator, as the CLI drives it: each page (cut
+-- by --starting-token's index and --max-items) goes to on_page as botocore
+-- yields it; returns the resume token (the NextToken the CLI prints) or nil.
+function Run:paginate(op, params, paging, on_page)
   local p = op.paginator
-  local result = { pages = {}, result_keys = { p.result_key }, non_aggregate_part = json.object() }
   local kwargs = params
   local starting_truncation = 0
   if paging.StartingToken then
@@ -918,16 +884,17 @@ function Run:paginate(op, params, paging)
   if paging.PageSize then json.set(kwargs, p.limit_key, paging.PageSize) end
   local max_items = paging.MaxItems
   local total, first, previous = 0, true, nil
+  local function slice(list, from, to)
+    local out = json.array()
+    for i = from, to do out[#out + 1] = list[i] end
+    return out
+  end
   while true do
     local page = self:call(op, kwargs)
     if first then
-      if paging.StartingToken then
-        local all = page[p.result_key]
-        if all and json.is_array(all) or (all and next(all) == nil) then
-          local kept = json.array()
-          for i = starting_truncation + 1, #all do kept[#kept + 1] = all[i] end
-          json.set(page, p.result_key, kept)
-        end
+      local all = page[p.result_key]
+      if paging.StartingToken and type(all) == "table" then
+        json.set(page, p.result_key, slice(all, starting_truncation + 1, #all))
       end
       first = false
     else
@@ -935,29 +902,26 @@ function Run:paginate(op, params, paging)
     end
     local items = page[p.result_key] or {}
     local n = #items
-    result.pages[#result.pages + 1] = page
-    local next_token = page[p.output_token]
-    if next_token == "" or next_token == json.null then next_token = nil end
-    if max_items and total + n - max_items > 0 then
-      local keep = n - (total + n - max_items)
-      local kept = json.array()
-      for i = 1, keep do kept[i] = items[i] end
-      json.set(page, p.result_key, kept)
+    if max_items and total + n > max_items then
+      -- _truncate_response: resume inside this page
+      local keep = max_items - total
+      json.set(page, p.result_key, slice(items, 1, keep))
       local resume = json.object()
-      -- the token that fetched this page
       local cur = kwargs[p.input_token]
       json.set(resume, p.input_token, cur == nil and json.null or cur)
       json.set(resume, "boto_truncate_amount", keep + starting_truncation)
-      result.resume_token = encode_token(resume)
-      break
+      on_page(page)
+      return encode_token(resume)
     end
+    on_page(page)
     total = total + n
-    if next_token == nil then break end
+    local next_token = page[p.output_token]
+    if next_token == "" or next_token == json.null then next_token = nil end
+    if next_token == nil then return nil end
     if max_items and total == max_items then
       local resume = json.object()
       json.set(resume, p.input_token, next_token)
-      result.resume_token = encode_token(resume)
-      break
+      return encode_token(resume)
     end
     if previous ~= nil and previous == next_token then
       fail(RC_GENERAL, ("The same next token was received twice: {'%s': '%s'}"):format(p.input_token, next_token))
@@ -965,25 +929,6 @@ function Run:paginate(op, params, paging)
     json.set(kwargs, p.input_token, next_token)
     previous = next_token
   end
-  function result.build_full_result()
-    local full = json.object()
-    for _, page in ipairs(result.pages) do
-      local v = page[p.result_key]
-      if v ~= nil then
-        local existing = full[p.result_key]
-        if existing == nil then
-          local copy = json.array()
-          for i, x in ipairs(v) do copy[i] = x end
-          json.set(full, p.result_key, copy)
-        else
-          for _, x in ipairs(v) do existing[#existing + 1] = x end
-        end
-      end
-    end
-    if result.resume_token then json.set(full, "NextToken", result.resume_token) end
-    return full
-  end
-  return result
 end
 
 ---------------------------------------------------------------- waiters
@@ -1067,36 +1012,92 @@ end
 
 ---------------------------------------------------------------- output
 
--- The formatter for settings.output (the cliout branch's module when it is
--- there; JSON here otherwise).
-local function formatter(name)
-  local ok, out = pcall(require, "gameliftstreams.clioutput")
-  if ok and out.formatter then return out.formatter(name) end
-  return nil
-end
-
--- formatter.Formatter._apply_query_if_needed: the query runs on the whole
--- (full) result.
-function Run:apply_query(v)
-  if self.settings.query == nil then return v end
-  local r, err = search(self.settings.query, v)
-  if err then fail(RC_GENERAL, tostring(type(err) == "table" and err.message or err)) end
-  if r == nil then return json.null end
-  return r
-end
-
-function Run:output(response)
-  local name = self.settings.output
-  local f = formatter(name)
-  if f then
-    return f(self, response)
+-- Whether stdout is a terminal (asked once, only when it matters).
+function Run:isatty()
+  if self._tty == nil then
+    if self.sys.isatty ~= nil then self._tty = self.sys.isatty
+    else self._tty = self.stdout == io.stdout and os.execute("test -t 1") == true end
   end
-  local data = response
-  if type(response) == "table" and response.build_full_result then data = response.build_full_result() end
-  data = self:apply_query(data)
-  -- JSONFormatter: an empty object prints nothing.
-  if json.is_object(data) and next(json.keys(data)) == nil and data ~= json.null then return end
-  self.stdout:write(json.encode(data, { indent = 4 }), "\n")
+  return self._tty
+end
+
+-- Where output goes: awscli's pager (AWS_PAGER, cli_pager, PAGER, "less -R";
+-- LESS=FRX unless LESS is set) when stdout is a terminal, stdout otherwise.
+function Run:out_stream()
+  if self._out then return self._out end
+  local pager = self.settings.pager
+  if pager ~= "" and self:isatty() then
+    local cmd = pager
+    if not self.getenv("LESS") then cmd = "LESS=FRX " .. cmd end
+    local f = io.popen(cmd, "w")
+    if f then
+      self._out, self._pager = f, f
+      return f
+    end
+  end
+  self._out = self.stdout
+  return self._out
+end
+
+function Run:write(text)
+  if text ~= nil and text ~= "" then self:out_stream():write(text) end
+end
+
+-- clioutput's options: formatter.py's query (on the full result, per page
+-- for text), the table's title and colour.
+function Run:output_options()
+  local s = self.settings
+  local o = { title = self.op and self.op.name, result_keys = self.op and self.op.paginator
+    and { self.op.paginator.result_key } or nil }
+  if s.query then
+    local jm = require "gameliftstreams.jmespath"
+    o.query = function(v) return jm.search(s.query, v) end
+  end
+  if s.output == "table" then
+    o.tty = s.color ~= "off" and self:isatty() or false
+    o.color = s.color == "on" or (s.color == "auto" and o.tty)
+    o.pager = o.tty and s.pager ~= ""
+  end
+  return o
+end
+
+-- A formatter's failure: awscli's main prints the exception (exit 255).
+local function format_failure(err)
+  if err.code and err.code ~= "FormatError" and err.message then
+    fail(RC_GENERAL, err.message)
+  end
+  fail(RC_GENERAL, tostring(err.message or err))
+end
+
+--- One response (not paginated) through the output format.
+function Run:output(response)
+  local clioutput = require "gameliftstreams.clioutput"
+  local text, err = clioutput.format(self.settings.output, response, self:output_options())
+  if not text then
+    self:write(err.output)
+    format_failure(err)
+  end
+  self:write(text)
+end
+
+--- A paginated call through the output format, page by page.
+function Run:output_pages(op, params, paging)
+  local clioutput = require "gameliftstreams.clioutput"
+  local w = clioutput.new(self.settings.output, self:output_options())
+  local resume = self:paginate(op, params, paging, function(page)
+    local chunk, err = w:page(page)
+    if not chunk then
+      self:write(err.output)
+      format_failure(err)
+    end
+    self:write(chunk)
+  end)
+  local chunk, err = w:finish(resume)
+  if not chunk then
+    self:write(err.output)
+    format_failure(err)
+  end
+  self:write(chunk)
 end
 
 ---------------------------------------------------------------- main
@@ -1205,7 +1206,7 @@ local function run_command(self, argv)
     end
   end
   self.client_opts = client_options(g)
-  local params, paging = build_parameters(args, values)
+  local params, paging = build_parameters(self, args, values)
   if self.extra_params then
     for _, k in ipairs(json.keys(self.extra_params)) do
       if params[k] == nil then json.set(params, k, self.extra_params[k]) end
@@ -1216,6 +1217,7 @@ local function run_command(self, argv)
     local code = M.hooks.before_call(self, op, params)
     if code then return code end
   end
+  validate_input(op, params)
   if waiter then
     self:wait(waiter, op, params)
     return RC_OK
@@ -1235,13 +1237,11 @@ local function run_command(self, argv)
       fail(RC_PARAM, "Cannot specify --no-paginate along with pagination arguments: " .. table.concat(used, ", "))
     end
   end
-  local response
   if paginate then
-    response = self:paginate(op, params, paging)
+    self:output_pages(op, params, paging)
   else
-    response = self:call(op, params)
+    self:output(self:call(op, params))
   end
-  self:output(response)
   return RC_OK
 end
 
@@ -1261,6 +1261,7 @@ function M.main(argv, sys)
     return debug.traceback(e, 2)
   end, self, argv)
   if self._client then self._client:close() end
+  if self._pager then self._pager:close() end
   if ok then
     self.stdout:flush()
     return code

@@ -210,7 +210,27 @@ end
 local function quote(s)
   return '"' .. s:gsub('[%z\1-\31"\\]', escapes) .. '"'
 end
-M.quote = quote
+
+-- Python's ensure_ascii=True: everything outside space..~ as \uXXXX
+-- (UTF-16 surrogate pairs beyond the BMP).
+local function u16(c)
+  if c < 0x10000 then return ("\\u%04x"):format(c) end
+  c = c - 0x10000
+  return ("\\u%04x\\u%04x"):format(0xD800 + (c >> 10), 0xDC00 + (c & 0x3FF))
+end
+
+local function quote_ascii(s)
+  return (quote(s):gsub("[\127-\255][\128-\191]*", function(seq)
+    local ok, out = pcall(function()
+      local parts = {}
+      for _, c in utf8.codes(seq) do parts[#parts + 1] = u16(c) end
+      return table.concat(parts)
+    end)
+    return ok and out or (seq:gsub(".", function(b) return u16(b:byte()) end))
+  end))
+end
+
+local default_seps, indent_seps = { ", ", ": " }, { ",", ": " }
 
 local function encode_into(v, opts, out, level, seen)
   local t = type(v)
@@ -221,7 +241,7 @@ local function encode_into(v, opts, out, level, seen)
   elseif t == "number" then
     out[#out + 1] = math.type(v) == "integer" and tostring(v) or float_repr(v)
   elseif t == "string" then
-    out[#out + 1] = quote(v)
+    out[#out + 1] = (opts.ensure_ascii and quote_ascii or quote)(v)
   elseif t == "table" then
     if seen[v] then error("json.encode: circular reference", 0) end
     local array = M.is_array(v)
@@ -239,11 +259,13 @@ local function encode_into(v, opts, out, level, seen)
       return
     end
     seen[v] = true
-    local indent, sep, close = opts.indent, ", ", ""
+    local indent, close = opts.indent, ""
+    local seps = opts.separators or (indent and indent_seps) or default_seps
+    local sep, colon = seps[1], seps[2]
     if indent then
       local pad = "\n" .. (" "):rep(indent * (level + 1))
       out[#out + 1] = (array and "[" or "{") .. pad
-      sep, close = "," .. pad, "\n" .. (" "):rep(indent * level)
+      sep, close = sep .. pad, "\n" .. (" "):rep(indent * level)
     else
       out[#out + 1] = array and "[" or "{"
     end
@@ -252,7 +274,7 @@ local function encode_into(v, opts, out, level, seen)
       if array then
         encode_into(v[i], opts, out, level + 1, seen)
       else
-        out[#out + 1] = quote(keys[i]) .. ": "
+        out[#out + 1] = (opts.ensure_ascii and quote_ascii or quote)(keys[i]) .. colon
         encode_into(v[keys[i]], opts, out, level + 1, seen)
       end
     end
@@ -266,7 +288,8 @@ end
 local no_opts = {}
 
 --- v as JSON text, as Python's json.dumps(v, indent=opts.indent,
--- ensure_ascii=False, sort_keys=opts.sort_keys) writes it. Raises on what
+-- ensure_ascii=False, sort_keys=opts.sort_keys) writes it; also
+-- opts.separators = {item, key} and opts.ensure_ascii as Python's. Raises on what
 -- JSON cannot hold (functions, mixed tables, cycles); inf and nan come out
 -- as Python's Infinity and NaN.
 function M.encode(v, opts)

@@ -161,9 +161,11 @@ function M.validate(cm, shape_name, v)
 end
 
 --- The sample response `--generate-cli-skeleton output` prints, or nil and
--- the "Parameter validation failed" text.
-function M.output_sample(cm, op)
-  local sample = skeleton.output_sample(cm, op)
+-- the "Parameter validation failed" text. output: the --output format (text
+-- and table print the sample's datetimes as str() does; JSON as isoformat()).
+function M.output_sample(cm, op, output)
+  local time = (output == "text" or output == "table") and "1970-01-01 00:00:00" or nil
+  local sample = skeleton.output_sample(cm, op, time)
   local err = op.output and M.validate(cm, op.output, sample)
   if err then return nil, err end
   return sample
@@ -221,7 +223,7 @@ local function before_call(run, op, params)
   else
     -- the Stubber checks its response when it is added, before the call
     -- validates the input
-    local sample, err = M.output_sample(climodel, op)
+    local sample, err = M.output_sample(climodel, op, run.settings and run.settings.output)
     if not sample then cli.fail(RC_PARAM, err) end
     validate(run, op, params)
     run:output(sample)

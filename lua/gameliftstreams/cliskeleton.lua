@@ -201,23 +201,26 @@ end
 -- gameliftstreams.json values: timestamps as the isoformat() the AWS CLI's
 -- JSON encoder writes, blobs as null.
 
-local function to_value(v)
+local function to_value(v, time)
   if type(v) ~= "table" then return v end
-  if v.kind == "time" then return "1970-01-01T00:00:00" end
+  if v.kind == "time" then return time or "1970-01-01T00:00:00" end
   if v.kind == "blob" then return json.null end
   if v.kind == "list" then
     local l = {}
-    for i, x in ipairs(v.items) do l[i] = to_value(x) end
+    for i, x in ipairs(v.items) do l[i] = to_value(x, time) end
     return json.array(l)
   end
   local o = json.object()
-  for i, k in ipairs(v.keys) do json.set(o, k, to_value(v.vals[i])) end
+  for i, k in ipairs(v.keys) do json.set(o, k, to_value(v.vals[i], time)) end
   return o
 end
 
 --- The sample response as gameliftstreams.json values (ordered objects).
-function M.output_sample(cm, op)
-  return to_value(tree(cm, op, { names = true, output = true }))
+-- Its timestamps are Python datetimes in the AWS CLI, which each format
+-- writes its own way: time (optional) is the text to put in their place
+-- (default: isoformat(), as the JSON output writes them).
+function M.output_sample(cm, op, time)
+  return to_value(tree(cm, op, { names = true, output = true }), time)
 end
 
 --- The input skeleton as JSON text (with its final newline). Python's

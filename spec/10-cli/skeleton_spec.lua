@@ -82,6 +82,22 @@ describe("glsrun --generate-cli-skeleton", function()
     assert.equal('{\n    "SignalResponse": "SignalResponse"\n}\n', r.stdout)
   end)
 
+  it("formats the sample output as --output and --query say (its timestamps as each format writes datetimes)",
+    function()
+      local cases = {}
+      local input = cjson.encode(samples.GetStreamSession)
+      for _, o in ipairs { "json", "text", "table" } do
+        cases[#cases + 1] = { "list-stream-groups", "--generate-cli-skeleton", "output", "--output", o }
+        cases[#cases + 1] = { "get-stream-session", "--generate-cli-skeleton", "output", "--output", o,
+                              "--cli-input-json", input, "--query", "[Arn, CreatedAt, Locations]" }
+      end
+      cases[#cases + 1] = { "list-stream-groups", "--generate-cli-skeleton", "output", "--query", "Items[0].Id" }
+      local mine = same_as_aws(p, cases)
+      assert.equal(0, mine[1].rc)
+      assert.truthy(mine[3].stdout:find("1970-01-01 00:00:00", 1, true))
+      assert.equal('"Id"\n', mine[#mine].stdout)
+    end)
+
   it("refuses what the AWS CLI refuses: a bad choice, `=input` (required options still checked), bad inputs", function()
     local mine = same_as_aws(p, {
       { "get-stream-session", "--generate-cli-skeleton", "inptu" },

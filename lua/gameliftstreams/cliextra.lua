@@ -234,8 +234,7 @@ end
 -- Help goes to the pager on a terminal (awscli's PosixHelpRenderer: PAGER,
 -- else less -R), straight to stdout otherwise.
 local function show(run, text)
-  local out = run.stdout
-  if out == io.stdout and (run.isatty or function() return os.execute("test -t 1") end)() then
+  if run:isatty() then
     local pager = run.getenv("MANPAGER") or run.getenv("PAGER") or "less -R"
     local p = io.popen(pager, "w")
     if p then
@@ -244,7 +243,7 @@ local function show(run, text)
       return RC_OK
     end
   end
-  out:write(text)
+  run.stdout:write(text)
   return RC_OK
 end
 

@@ -18,6 +18,8 @@ import sys
 import xml.dom.minidom
 import xml.parsers.expat
 
+from genmodel import lua_lit as lua_str  # tools/genmodel.py: Lua string literals
+
 SENTENCE = re.compile(r'[.:]+')
 
 
@@ -46,21 +48,6 @@ def overview(doc):
     for ch in ('\n', '\u2028'):
         content = content.replace(ch, ' ')
     return content
-
-
-def lua_str(s):
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch == '\\':
-            out.append('\\\\')
-        elif ch == '"':
-            out.append('\\"')
-        elif o < 32 or o == 127:
-            out.append('\\%03d' % o)
-        else:
-            out.append(ch)
-    return '"' + ''.join(out) + '"'
 
 
 def main(refdir):

@@ -21,12 +21,7 @@ local M = {}
 M.AWS = "/usr/bin/aws"
 M.PYTHON = "/usr/bin/python3"
 
-local function sh(cmd)
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  local ok, _, code = f:close()
-  return ok and 0 or code, out
-end
+local sh = helper.sh
 
 --- true, or false and why the AWS CLI v2 cannot be the peer here.
 function M.available()

@@ -1013,7 +1013,7 @@ end
 ---------------------------------------------------------------- output
 
 -- Whether stdout is a terminal (asked once, only when it matters).
-function Run:isatty()
+function Run:stdout_tty()
   if self._tty == nil then
     if self.sys.isatty ~= nil then self._tty = self.sys.isatty
     else self._tty = self.stdout == io.stdout and os.execute("test -t 1") == true end
@@ -1026,7 +1026,7 @@ end
 function Run:out_stream()
   if self._out then return self._out end
   local pager = self.settings.pager
-  if pager ~= "" and self:isatty() then
+  if pager ~= "" and self:stdout_tty() then
     local cmd = pager
     if not self.getenv("LESS") then cmd = "LESS=FRX " .. cmd end
     local f = io.popen(cmd, "w")
@@ -1043,6 +1043,58 @@ function Run:write(text)
   if text ~= nil and text ~= "" then self:out_stream():write(text) end
 end
 
+--- str() of the exception Python's jmespath raises, from the error of
+-- gameliftstreams.jmespath (its messages are its own; awscli prints
+-- Python's).
+local function query_error_text(err, expr)
+  local msg = tostring(type(err) == "table" and err.message or err)
+  local code = type(err) == "table" and err.code
+  if code == "syntax" then
+    if msg:match("^incomplete expression") then
+      return ('Invalid jmespath expression: Incomplete expression:\n"%s"\n%s^'):format(expr, (" "):rep(#expr + 1))
+    end
+    if msg == "empty expression" then return "Invalid JMESPath expression: cannot be empty." end
+    local reason, ttype, value, pos = msg:match("^(.-): unexpected (%S+) '(.*)' at position (%d+)$")
+    if reason then
+      pos = tonumber(pos)
+      if reason == "unexpected token" then
+        reason = "Unexpected token: " .. value
+      elseif reason == "expected an identifier, '[' or '{' after '.'" then
+        reason = ("Expecting: ['quoted_identifier', 'unquoted_identifier', 'lbracket', 'lbrace'], got: %s")
+          :format(ttype)
+      end
+      return ('%s: Parse error at column %d, token "%s" (%s), for expression:\n"%s"\n%s^')
+        :format(reason, pos, value, ttype:upper(), expr, (" "):rep(pos + 1))
+    end
+    local lex, lpos = msg:match("^(.-) at position (%d+)$")
+    if lex then
+      return ("Bad jmespath expression: %s:\n%s\n%s^"):format(lex:gsub("^%l", string.upper), expr,
+        (" "):rep(tonumber(lpos)))
+    end
+  elseif code == "unknown-function" then
+    return (msg:gsub("^unknown", "Unknown"))
+  elseif code == "invalid-arity" then
+    local name, least, n, got = msg:match("^(.-)%(%) takes (%a* ?%a*) ?(%d+) arguments?, got (%d+)$")
+    if name then
+      n = tonumber(n)
+      return ("Expected %s%d %s for function %s(), received %s"):format(least ~= "" and least .. " " or "", n,
+        n == 1 and "argument" or "arguments", name, got)
+    end
+  elseif code == "invalid-type" then
+    local name, value, types, got = msg:match(
+      "^in function (.-)%(%), invalid type for value: (.*), expected one of: (.*), received: (.*)$")
+    if name then
+      local v = json.decode(value)
+      local list = {}
+      for t in types:gmatch("[^, ]+") do list[#list + 1] = py_repr(t) end
+      return ('In function %s(), invalid type for value: %s, expected one of: [%s], received: "%s"')
+        :format(name, v ~= nil and py_str(v) or value, table.concat(list, ", "), got)
+    end
+  end
+  return msg
+end
+M.query_error_text = query_error_text
+
 -- clioutput's options: formatter.py's query (on the full result, per page
 -- for text), the table's title and colour.
 function Run:output_options()
@@ -1054,7 +1106,7 @@ function Run:output_options()
     o.query = function(v) return jm.search(s.query, v) end
   end
   if s.output == "table" then
-    o.tty = s.color ~= "off" and self:isatty() or false
+    o.tty = s.color ~= "off" and self:stdout_tty() or false
     o.color = s.color == "on" or (s.color == "auto" and o.tty)
     o.pager = o.tty and s.pager ~= ""
   end
@@ -1062,9 +1114,9 @@ function Run:output_options()
 end
 
 -- A formatter's failure: awscli's main prints the exception (exit 255).
-local function format_failure(err)
-  if err.code and err.code ~= "FormatError" and err.message then
-    fail(RC_GENERAL, err.message)
+function Run:format_failure(err)
+  if err.code and err.code ~= "FormatError" then
+    fail(RC_GENERAL, query_error_text(err, self.settings.query or ""))
   end
   fail(RC_GENERAL, tostring(err.message or err))
 end
@@ -1075,7 +1127,7 @@ function Run:output(response)
   local text, err = clioutput.format(self.settings.output, response, self:output_options())
   if not text then
     self:write(err.output)
-    format_failure(err)
+    self:format_failure(err)
   end
   self:write(text)
 end
@@ -1088,14 +1140,14 @@ function Run:output_pages(op, params, paging)
     local chunk, err = w:page(page)
     if not chunk then
       self:write(err.output)
-      format_failure(err)
+      self:format_failure(err)
     end
     self:write(chunk)
   end)
   local chunk, err = w:finish(resume)
   if not chunk then
     self:write(err.output)
-    format_failure(err)
+    self:format_failure(err)
   end
   self:write(chunk)
 end
@@ -1201,7 +1253,7 @@ local function run_command(self, argv)
       local ok, err = jm.compile(self.settings.query)
       if not ok then
         fail(RC_PARAM, ("Bad value for --query %s: %s"):format(self.settings.query,
-          tostring(type(err) == "table" and err.message or err)))
+          query_error_text(err, self.settings.query)))
       end
     end
   end

@@ -247,7 +247,8 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
 
     it("create, update, get, delete an application", function()
       local n = { normalise = true }
-      same({ "create-application", "--description", "game", "--runtime-environment", '{"Type":"PROTON","Version":"20241007"}',
+      same({ "create-application", "--description", "game", "--runtime-environment",
+             '{"Type":"PROTON","Version":"20241007"}',
              "--executable-path", "game.exe", "--application-source-uri", "s3://bucket/game/" }, nil, n)
       local ids = {}
       for _, tool in ipairs { "aws", "glsrun" } do

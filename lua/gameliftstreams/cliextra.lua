@@ -234,7 +234,7 @@ end
 -- Help goes to the pager on a terminal (awscli's PosixHelpRenderer: PAGER,
 -- else less -R), straight to stdout otherwise.
 local function show(run, text)
-  if run:isatty() then
+  if run:stdout_tty() then
     local pager = run.getenv("MANPAGER") or run.getenv("PAGER") or "less -R"
     local p = io.popen(pager, "w")
     if p then

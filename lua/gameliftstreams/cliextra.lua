@@ -235,7 +235,11 @@ end
 -- else less -R), straight to stdout otherwise.
 local function show(run, text)
   if run:stdout_tty() then
-    local pager = run.getenv("MANPAGER") or run.getenv("PAGER") or "less -R"
+    local function env(k)
+      local v = run.getenv(k)
+      return v ~= "" and v or nil
+    end
+    local pager = env("MANPAGER") or env("PAGER") or "less -R"
     local p = io.popen(pager, "w")
     if p then
       p:write(text)

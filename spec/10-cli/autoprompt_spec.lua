@@ -5,41 +5,14 @@
 -- call's output. Skipped (with a message) when tmux is absent.
 local helper = require "spec.helper"
 local emulator = require "spec.support.emulator"
+local tmux = require "spec.support.tmux"
 
 local quote = helper.quote
-local have_tmux = os.execute("command -v tmux >/dev/null 2>&1")
+local pane = tmux.pane
+local have_tmux = tmux.available()
 if not have_tmux then print("autoprompt_spec: no tmux (apt-get install tmux): skipped") end
 
 local SG = "sg-1AB2C3De4"
-
--- A tmux server of our own (-L), one pane running cmd.
-local function pane(cmd)
-  local t = { socket = "glsprompt" .. tostring(os.time()) .. tostring(math.random(1e6)) }
-  local function tmux(args)
-    return "tmux -L " .. t.socket .. " " .. args
-  end
-  assert(os.execute(tmux("new-session -d -s p -x 160 -y 50 " .. quote(cmd))))
-  function t.type(text) assert(os.execute(tmux("send-keys -t p -l -- " .. quote(text)))) end
-  function t.key(name) assert(os.execute(tmux("send-keys -t p " .. name))) end
-  function t.screen()
-    local f = assert(io.popen(tmux("capture-pane -p -N -t p")))
-    local s = f:read("a")
-    f:close()
-    return s
-  end
-  --- Waits until the screen holds text (plain); returns the screen.
-  function t.wait_for(text, seconds)
-    local s
-    for _ = 1, (seconds or 10) * 20 do
-      s = t.screen()
-      if s:find(text, 1, true) then return s end
-      os.execute("sleep 0.05")
-    end
-    error(("%q never showed; the screen:\n%s"):format(text, s))
-  end
-  function t.kill() os.execute(tmux("kill-server 2>/dev/null")) end
-  return t
-end
 
 local function glsrun_cmd(url, args, env)
   return table.concat({

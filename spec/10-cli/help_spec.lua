@@ -3,7 +3,9 @@
 -- members and command lists as the AWS CLI v2's pages (rendered by groff;
 -- glsrun writes plain text without justification, so the prose is not
 -- compared byte for byte). Without /usr/bin/aws only glsrun's pages are checked.
+local helper = require "spec.helper"
 local clipeer = require "spec.support.clipeer"
+local tmux = require "spec.support.tmux"
 local climodel = require "gameliftstreams.climodel"
 
 local have_aws, why = clipeer.available()
@@ -81,5 +83,23 @@ describe("glsrun help pages", function()
     assert.truthy(text:find("\nOUTPUT\n       Arn -> (string)\n", 1, true))
     local w = p.glsrun { "wait", "stream-session-active", "help" }.stdout
     assert.truthy(w:find("Waits until a stream session is active It will poll every 2 seconds", 1, true))
+  end)
+
+  it("goes through the pager on a terminal (MANPAGER, PAGER, else less -R), as the AWS CLI's help does", function()
+    if not tmux.available() then
+      print("help_spec: no tmux (apt-get install tmux): the pager check is skipped")
+      return
+    end
+    local t = tmux.pane("env HOME=" .. helper.quote(os.getenv("HOME") or "/tmp") .. " PAGER= MANPAGER= "
+      .. "build/glsrun create-stream-session-connection help; echo EXIT=$?; sleep 30")
+    local ok, err = pcall(function()
+      local screen = t.wait_for("NAME")
+      assert.truthy(screen:find("CREATE-STREAM-SESSION-CONNECTION()", 1, true))
+      assert.falsy(screen:find("EXIT=", 1, true)) -- less holds the page
+      t.key("q")
+      assert.truthy(t.wait_for("EXIT=0"))
+    end)
+    t.kill()
+    assert(ok, err)
   end)
 end)

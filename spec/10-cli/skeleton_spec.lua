@@ -98,6 +98,25 @@ describe("glsrun --generate-cli-skeleton", function()
       assert.equal('"Id"\n', mine[#mine].stdout)
     end)
 
+  it("gives waiters their operation's skeletons", function()
+    local cases = {}
+    local names = {}
+    for w in pairs(climodel.waiters) do names[#names + 1] = w end
+    table.sort(names)
+    for _, w in ipairs(names) do
+      cases[#cases + 1] = { "wait", w, "--generate-cli-skeleton" }
+      cases[#cases + 1] = { "wait", w, "--generate-cli-skeleton", "yaml-input" }
+    end
+    cases[#cases + 1] = { "wait", "stream-session-active", "--generate-cli-skeleton", "output",
+                          "--identifier", SG, "--stream-session-identifier", "ABC123def4567" }
+    local mine = same_as_aws(p, cases)
+    for i = 1, #mine - 1 do assert.equal(0, mine[i].rc, mine[i].stderr) end
+    assert.truthy(mine[#mine - 2].stdout:find('"StreamSessionIdentifier": ""', 1, true))
+    -- GetStreamSession's sample breaks its own minimums: the Stubber refuses it
+    assert.equal(252, mine[#mine].rc)
+    assert.truthy(mine[#mine].stderr:find("Invalid length for parameter RoleArn", 1, true))
+  end)
+
   it("refuses what the AWS CLI refuses: a bad choice, `=input` (required options still checked), bad inputs", function()
     local mine = same_as_aws(p, {
       { "get-stream-session", "--generate-cli-skeleton", "inptu" },

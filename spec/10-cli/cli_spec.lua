@@ -6,48 +6,22 @@ local emulator = require "spec.support.emulator"
 local cli = require "gameliftstreams.cli"
 local json = require "gameliftstreams.json"
 
+local clisup = require "spec.support.cli"
+
 local quote = helper.quote
 local KEY = emulator.KEY
 
-local home = os.tmpname()
+local home
 
-local function env_words(env)
-  local words = {}
-  for k, v in pairs(env) do
-    if v then words[#words + 1] = k .. "=" .. quote(v) end
-  end
-  table.sort(words)
-  return table.concat(words, " ")
-end
-
-local function base_env()
-  return {
-    HOME = home, PATH = os.getenv("PATH"), TZ = "UTC", AWS_PAGER = "",
-    AWS_ACCESS_KEY_ID = KEY.access_key_id, AWS_SECRET_ACCESS_KEY = KEY.secret_access_key,
-    AWS_DEFAULT_REGION = "us-west-2", AWS_CONFIG_FILE = home .. "/config",
-    AWS_SHARED_CREDENTIALS_FILE = home .. "/credentials",
-  }
-end
+local function base_env() return clisup.env(home, KEY) end
 
 --- build/glsrun argv under env; returns out, err, code.
-local function glsrun(argv, env)
-  local words = { "env -i", env_words(env or base_env()), "build/glsrun" }
-  for _, a in ipairs(argv) do words[#words + 1] = quote(a) end
-  local o, r = os.tmpname(), os.tmpname()
-  local ok, _, code = os.execute(table.concat(words, " ") .. " >" .. o .. " 2>" .. r)
-  local out, err = helper.read_file(o), helper.read_file(r)
-  os.remove(o)
-  os.remove(r)
-  return out, err, ok and 0 or code
-end
+local function glsrun(argv, env) return clisup.run("glsrun", argv, env or base_env()) end
 
 describe("glsrun OPERATION #cli", function()
   local e
   setup(function()
-    os.remove(home)
-    assert(os.execute("mkdir -p " .. quote(home)))
-    helper.write_file(home .. "/config", "")
-    helper.write_file(home .. "/credentials", "")
+    home = clisup.scratch_home()
     e = emulator.start { clock = "virtual" }
     assert(e.control:quotas { ["*"] = 0 })
   end)

@@ -49,29 +49,9 @@ end
 -- the sample response (the Stubber validates it against the output shape):
 -- the same checks in the same order, with Python's str() of the values.
 
-local function py_str(v, nested)
-  local tv = type(v)
-  if v == json.null then return "None" end
-  if tv == "boolean" then return v and "True" or "False" end
-  if tv == "number" then return math.type(v) == "integer" and tostring(v) or json.float_repr(v) end
-  if tv == "string" then return nested and cli.py_repr(v) or v end
-  local parts = {}
-  if json.is_array(v) then
-    for i, x in ipairs(v) do parts[i] = py_str(x, true) end
-    return "[" .. table.concat(parts, ", ") .. "]"
-  end
-  for _, k in ipairs(json.keys(v)) do parts[#parts + 1] = cli.py_repr(k) .. ": " .. py_str(v[k], true) end
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
-local function py_class(v)
-  local tv = type(v)
-  if v == json.null then return "NoneType" end
-  if tv == "boolean" then return "bool" end
-  if tv == "number" then return math.type(v) == "integer" and "int" or "float" end
-  if tv == "string" then return "str" end
-  return json.is_array(v) and "list" or "dict"
-end
+-- Python's str() and type name of a value (clioutput has them for its texts)
+local function py_str(v) return require("gameliftstreams.clioutput").pystr(v) end
+local function py_class(v) return require("gameliftstreams.clioutput").pytype(v) end
 
 local VALID = {
   structure = { dict = true }, map = { dict = true }, list = { list = true }, string = { str = true },
@@ -207,9 +187,9 @@ local function before_call(run, op, params)
   local values = run.values or {}
   local ji, yi = value_of(values, "cli-input-json"), value_of(values, "cli-input-yaml")
   if ji ~= nil or yi ~= nil then
-    if ji ~= nil and yi ~= nil then cli.fail(RC_PARAM, skeleton.ONLY_ONE:sub(2, -2)) end
-    local loaded, err = skeleton.load_input(ji ~= nil and "json" or "yaml", ji or yi)
-    if not loaded then cli.fail(RC_PARAM, err:sub(2, -2)) end
+    if ji ~= nil and yi ~= nil then cli.fail(RC_PARAM, skeleton.ONLY_ONE) end
+    local loaded, err = skeleton.load_input(ji ~= nil and "json" or "yaml", ji or yi, run.getenv)
+    if not loaded then cli.fail(RC_PARAM, err) end
     skeleton.merge(params, loaded)
     local invalid = op.input and M.validate(climodel, op.input, params)
     if invalid then cli.fail(RC_PARAM, invalid) end

@@ -174,6 +174,7 @@ local function pytype(v)
   if is_array(v) then return "list" end
   return "dict"
 end
+M.pytype = pytype
 
 -- Python's truth value.
 local function truthy(v)

@@ -7,12 +7,11 @@
 --   sk.input_json(cm, op)        -> text   (cm = climodel, op = cm.by_cli[name])
 --   sk.input_yaml(cm, op)        -> text
 --   sk.output_sample(cm, op)     -> value  (ordered JSON value, member names as strings)
---   sk.load_input(kind, value)   -> table | nil, message   (kind "json" | "yaml")
+--   sk.load_input(kind, value [, getenv]) -> object | nil, message   (kind "json" | "yaml")
 --   sk.merge(params, loaded)     -> params (command-line values win)
 --
 -- The texts are byte for byte what the AWS CLI prints (stdout, with the final
--- newline). load_input's messages are whole usage-error texts as the AWS CLI
--- prints them to stderr (exit code 252).
+-- newline).
 local json = require "gameliftstreams.json"
 local overview = require("gameliftstreams.clioverview").members
 
@@ -314,43 +313,21 @@ local function yaml_load(text)
 end
 
 -- Python's type name of a loaded value, for "received <class '...'>".
-local function py_type(v)
-  local tv = type(v)
-  if tv == "boolean" then return "bool" end
-  if tv == "number" then return math.type(v) == "integer" and "int" or "float" end
-  if tv == "string" then return "str" end
-  if v == json.null then return "NoneType" end
-  if json.is_array(v) then return "list" end
-  return "dict"
-end
+local function py_type(v) return require("gameliftstreams.clioutput").pytype(v) end
 
 local function param_error(name, msg)
-  return ("\nError parsing parameter '%s': %s\n"):format(name, msg)
-end
-
---- Reads a `file://` or `fileb://` value (awscli.paramfile, LOCAL_PREFIX_MAP);
--- returns the contents, or nil when value is not a file reference, or
--- false, message.
-function M.paramfile(value)
-  local prefix, path = value:match("^(fileb?://)(.*)$")
-  if not prefix then return nil end
-  local f, err, errno = io.open((path:gsub("^~", os.getenv("HOME") or "~")), "rb")
-  if not f then
-    local reason = errno == 2 and "No such file or directory" or tostring(err):match(": (.*)$") or tostring(err)
-    return false, ("Unable to load paramfile %s: [Errno %d] %s: '%s'"):format(value, errno or 0, reason, path)
-  end
-  local data = f:read("a")
-  f:close()
-  return data
+  return ("Error parsing parameter '%s': %s"):format(name, msg)
 end
 
 --- Parses the value of `--cli-input-json` (kind "json") or `--cli-input-yaml`
--- ("yaml"). Returns the parameters (a table), or nil and the AWS CLI's error
--- text for stderr (exit code 252).
-function M.load_input(kind, value)
+-- ("yaml"), `file://` and `fileb://` forms read as for every option
+-- (gameliftstreams.argvalue). Returns the parameters (an object), or nil and
+-- the AWS CLI's error text (exit code 252; awscli's handler puts it between
+-- blank lines on stderr). getenv (optional) expands `~` in file names.
+function M.load_input(kind, value, getenv)
   local cli_name = "--cli-input-" .. kind
-  local data, ferr = M.paramfile(value)
-  if data == false then return nil, param_error(cli_name, ferr) end
+  local data, ferr = require("gameliftstreams.argvalue").load(value, cli_name, getenv)
+  if ferr then return nil, ferr.message end
   data = data or value
   local ok, loaded
   if kind == "json" then
@@ -369,7 +346,7 @@ function M.load_input(kind, value)
 end
 
 --- The message when both --cli-input-json and --cli-input-yaml are given.
-M.ONLY_ONE = "\nOnly one --cli-input- parameter may be specified.\n"
+M.ONLY_ONE = "Only one --cli-input- parameter may be specified."
 
 --- Adds to params (a table of input members) every top-level key of
 -- loaded (load_input's object) that params lacks, in loaded's order.

@@ -1,6 +1,7 @@
 -- spec/support/clipeer.lua: run `glsrun ARGS...` and the AWS CLI v2's
--- `aws gameliftstreams ARGS...` with the same arguments and environment, for
--- the differential specs of spec/10-cli.
+-- `aws gameliftstreams ARGS...` with the same arguments and environment
+-- (spec/support/cli.lua's), the CLI taught the model, for the differential
+-- specs of spec/10-cli.
 --
 --   local peer = require "spec.support.clipeer"
 --   local ok, why = peer.available()     -- false, "no AWS CLI v2 ..." to skip
@@ -14,8 +15,11 @@
 -- Global options go after the operation's words (glsrun reads them there).
 local cjson = require "cjson"
 local helper = require "spec.helper"
+local clisup = require "spec.support.cli"
+local emulator = require "spec.support.emulator"
 
 local quote = helper.quote
+local KEY = emulator.KEY
 local M = {}
 
 M.AWS = "/usr/bin/aws"
@@ -36,11 +40,7 @@ local home
 --- The scratch HOME holding the model (made once per process).
 function M.home()
   if home then return home end
-  home = os.tmpname()
-  os.remove(home)
-  assert(os.execute("mkdir -p " .. quote(home)))
-  helper.write_file(home .. "/config", "")
-  helper.write_file(home .. "/credentials", "")
+  home = clisup.scratch_home()
   local ref = helper.shared .. "/reference/gameliftstreams/"
   local code, out = sh("HOME=" .. quote(home) .. " " .. M.AWS .. " configure add-model --service-model "
     .. quote("file://" .. ref .. "service-2.json") .. " --service-name gameliftstreams 2>&1")
@@ -51,19 +51,12 @@ function M.home()
   return home
 end
 
-local function env_prefix(opts)
-  local h = M.home()
-  local env = {
-    PATH = os.getenv("PATH"), HOME = h,
-    AWS_ACCESS_KEY_ID = "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    AWS_DEFAULT_REGION = "us-west-2", AWS_RETRY_MODE = "standard",
-    AWS_PAGER = "", AWS_EC2_METADATA_DISABLED = "true",
-    AWS_CONFIG_FILE = h .. "/config", AWS_SHARED_CREDENTIALS_FILE = h .. "/credentials",
-  }
+local function environment(opts)
+  local env = clisup.env(M.home(), KEY)
+  env.AWS_RETRY_MODE = "standard"
+  env.AWS_EC2_METADATA_DISABLED = "true"
   for k, v in pairs(opts.env or {}) do env[k] = v or nil end
-  local parts = { "env -i" }
-  for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. quote(v) end
-  return table.concat(parts, " ")
+  return env
 end
 
 local function with_globals(args, opts)
@@ -76,31 +69,16 @@ local function with_globals(args, opts)
   return a
 end
 
-local function run(cmd)
-  local out, err = os.tmpname(), os.tmpname()
-  local ok, _, code = os.execute(cmd .. " >" .. out .. " 2>" .. err)
-  local r = { rc = ok and 0 or code, stdout = helper.read_file(out), stderr = helper.read_file(err) }
-  os.remove(out)
-  os.remove(err)
-  return r
-end
+local function result(stdout, stderr, rc) return { rc = rc, stdout = stdout, stderr = stderr } end
 
 function M.new(opts)
   opts = opts or {}
   local p = {}
-  local prefix = env_prefix(opts)
+  local env = environment(opts)
 
-  function p.glsrun(args)
-    local q = {}
-    for i, w in ipairs(with_globals(args, opts)) do q[i] = quote(w) end
-    return run(prefix .. " build/glsrun " .. table.concat(q, " ") .. " </dev/null")
-  end
+  function p.glsrun(args) return result(clisup.run("glsrun", with_globals(args, opts), env)) end
 
-  function p.aws(args)
-    local q = {}
-    for i, w in ipairs(with_globals(args, opts)) do q[i] = quote(w) end
-    return run(prefix .. " " .. M.AWS .. " gameliftstreams " .. table.concat(q, " ") .. " </dev/null")
-  end
+  function p.aws(args) return result(clisup.run("aws", with_globals(args, opts), env)) end
 
   function p.aws_batch(list)
     local cases = {}
@@ -111,10 +89,17 @@ function M.new(opts)
     end
     local tmp = os.tmpname()
     helper.write_file(tmp, cjson.encode(cases))
-    local r = run(prefix .. " " .. M.PYTHON .. " spec/support/awscli_batch.py <" .. tmp)
+    local words = {}
+    for k, v in pairs(env) do words[#words + 1] = k .. "=" .. quote(v) end
+    local out, err = os.tmpname(), os.tmpname()
+    local ok = os.execute("env -i " .. table.concat(words, " ") .. " " .. M.PYTHON
+      .. " spec/support/awscli_batch.py <" .. tmp .. " >" .. out .. " 2>" .. err)
+    local text, errtext = helper.read_file(out), helper.read_file(err)
     os.remove(tmp)
-    assert(r.rc == 0, "awscli_batch.py: " .. r.stderr)
-    return cjson.decode(r.stdout)
+    os.remove(out)
+    os.remove(err)
+    assert(ok, "awscli_batch.py: " .. errtext)
+    return cjson.decode(text)
   end
 
   return p

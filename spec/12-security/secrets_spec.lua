@@ -10,6 +10,7 @@ local core = require "gameliftstreams.core"
 local cjson = require "cjson"
 local emulator = require "spec.support.emulator"
 local serve = require "spec.support.serve"
+local offers = require "spec.support.offers"
 local helper = require "spec.helper"
 local q = helper.quote
 
@@ -25,12 +26,7 @@ local function keep(v)
   return v
 end
 
-local seq = 0
-local function offer()
-  seq = seq + 1
-  return keep(("v=0\r\no=- %d 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=x-zz-secret-offer:%s\r\n")
-    :format(seq, core.random_hex(16)))
-end
+local function offer() return keep(offers.new("zz-secret-offer")) end
 
 -- Every secret, and pieces of it (a truncated or wrapped secret is still one).
 local function assert_clean(name, text)

@@ -9,6 +9,7 @@
 local server_mod = require "spec.support.server"
 local emulator = require "spec.support.emulator"
 local serve = require "spec.support.serve"
+local offers = require "spec.support.offers"
 local helper = require "spec.helper"
 local gls = require "gameliftstreams"
 local q = helper.quote
@@ -106,14 +107,15 @@ describe("TLS verification #security", function()
     out, err = emu.client{ ca_bundle = cert }:list_stream_groups{}
     assert.truthy(out, err and err.message)
 
-    local offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=x-tls-spec:%d\r\n"
     local plain = serve.start{ endpoint_url = emu.url }
-    local st, body = plain.request{ method = "POST", path = "/v1/sessions", body = { SignalRequest = offer:format(1) } }
+    local st, body = plain.request{ method = "POST", path = "/v1/sessions",
+                                    body = { SignalRequest = offers.new("tls-spec") } }
     plain.stop()
     assert.is_true(st >= 500, tostring(st))
     assert.equal("TLSError", body.code)
     local trusting = serve.start{ endpoint_url = emu.url, env = { AWS_CA_BUNDLE = cert } }
-    st, body = trusting.request{ method = "POST", path = "/v1/sessions", body = { SignalRequest = offer:format(2) } }
+    st, body = trusting.request{ method = "POST", path = "/v1/sessions",
+                                 body = { SignalRequest = offers.new("tls-spec") } }
     trusting.stop()
     assert.equal(201, st, helper.quote(body))
   end)

@@ -7,19 +7,10 @@ local core = require "gameliftstreams.core"
 local cjson = require "cjson"
 local emulator = require "spec.support.emulator"
 local serve = require "spec.support.serve"
+local offers = require "spec.support.offers"
 
-local seq = 0
-local function offer()
-  seq = seq + 1
-  return ("v=0\r\no=- %d 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=x-token-spec:%d-%s\r\n")
-    :format(seq, seq, core.random_hex(8))
-end
-local function answered_offer(answer) return answer and answer:match("a=x%-gls%-offer%-sha256:(%x+)") end
--- the session an answer is for, as its ID (the emulator writes it into the answer)
-local function answered_session(answer)
-  local v = answer and answer:match("a=x%-gls%-session:([^\r\n]+)")
-  return v and v:match("[^/]+$")
-end
+local function offer() return offers.new("token-spec") end
+local answered_offer, answered_session = offers.answered, offers.session
 local function id(arn) return arn:match("[^/]+$") end
 
 local function popcount_hex(h)

@@ -16,14 +16,10 @@ local function have(cmd) return os.execute("command -v " .. cmd .. " >/dev/null 
 local VALGRIND = { "valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect" }
 
-local function offer(n)
-  return ("v=0\r\no=- %d%06d 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=x-valgrind-offer:%d\r\n")
-    :format(os.time(), math.random(0, 999999), n)
-end
+local offers = require "spec.support.offers"
 
-local function answered_offer(answer)
-  return type(answer) == "string" and answer:match("a=x%-gls%-offer%-sha256:(%x+)")
-end
+local function offer() return offers.new("valgrind-offer") end
+local answered_offer = offers.answered
 
 describe("under valgrind #valgrind", function()
   if not have("valgrind") then
@@ -41,7 +37,7 @@ describe("under valgrind #valgrind", function()
     local s = serve.start{ endpoint_url = emu.url, wrap = wrap, start_seconds = 60 }
     local ok, err = pcall(function()
       local me = { ["X-Gls-Client-Id"] = "player-v" }
-      local offer1 = offer(1)
+      local offer1 = offer()
       local st, body = s.request{ method = "POST", path = "/v1/sessions", headers = me,
                                   body = { SignalRequest = offer1 } }
       assert.equal(201, st)
@@ -51,7 +47,7 @@ describe("under valgrind #valgrind", function()
       assert.equal(core.sha256_hex(offer1), answered_offer(body.SignalResponse))
       assert(emu.control:connect(arn))
       assert(emu.control:disconnect(arn))
-      local offer2 = offer(2)
+      local offer2 = offer()
       st, body = s.request{ method = "POST", path = "/v1/sessions/" .. token .. "/reconnect", headers = me,
                             body = { SignalRequest = offer2 }, timeout = 60 }
       assert.equal(200, st)

@@ -98,10 +98,11 @@ count "$L/busted.log" $? "busted"
 # #valgrind cannot run over ASan: both excluded.
 asan_busted() {
   A=$B/asan-root
-  ACFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+  # exported: a spec that runs make itself (bench/storm) keeps the same build
+  export CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+  export LDFLAGS="-fsanitize=address,undefined"
   rm -rf "$L/asan" && mkdir -p "$L/asan" "$A/bin" || return 1
-  make -s B="$A/build" CFLAGS="$ACFLAGS" LDFLAGS="-fsanitize=address,undefined" \
-    "$A/build/glsrun" "$A/build/gameliftstreams/core.so" >"$L/busted.asan.build.log" 2>&1 || return 1
+  make -s B="$A/build" all >"$L/busted.asan.build.log" 2>&1 || return 1
   for e in $(ls -A | grep -v -x -e build -e .git); do ln -sfn "$PWD/$e" "$A/$e"; done
   $CC -shared -fPIC -o "$A/bin/asan_preload.so" tools/asan_preload.c || return 1
   asan_rt=$(readlink -f "$($CC -print-file-name=libasan.so)")
@@ -116,7 +117,8 @@ asan_busted() {
      build/glsrun /usr/bin/busted --ignore-lua -o TAP --exclude-tags=install,valgrind spec)
 }
 t0=$(date +%s)
-GLS_SHARED=$(cd "$GLS_SHARED" 2>/dev/null && pwd || echo "$GLS_SHARED") asan_busted >"$L/busted.asan.log" 2>&1
+(GLS_SHARED=$(cd "$GLS_SHARED" 2>/dev/null && pwd || echo "$GLS_SHARED") && export GLS_SHARED && asan_busted) \
+  >"$L/busted.asan.log" 2>&1
 rc=$?
 if [ -n "$(ls -A "$L/asan" 2>/dev/null)" ]; then
   echo "---- busted (asan+ubsan): sanitizer reports in $L/asan/"

@@ -5,6 +5,7 @@ PREFIX          ?= /usr/local
 DESTDIR         ?=
 LIBDIR          ?= $(PREFIX)/lib
 INCLUDEDIR      ?= $(PREFIX)/include
+MANDIR          ?= $(PREFIX)/share/man
 LUA_INCLUDE_DIR ?= /usr/include/lua$(LUA_VERSION)
 LUA_CMODULE_DIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
 LUA_MODULE_DIR  ?= $(PREFIX)/share/lua/$(LUA_VERSION)
@@ -124,7 +125,7 @@ $(PC_FILE): Makefile $(B)/gen/pc.vars
 # Debian packages the project needs; installed only when run as root and
 # something is missing.
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv awscli wrk faketime lua-yaml tmux
+              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv awscli wrk faketime lua-yaml tmux man-db groff-base
 deps:
 	@sh tools/deps.sh $(DEBIAN_PKGS)
 
@@ -137,7 +138,7 @@ demo: deps all
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/gls $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(LUA_CMODULE_DIR)/gameliftstreams $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams \
-	  $(DESTDIR)$(LUA_BIN_DIR)
+	  $(DESTDIR)$(LUA_BIN_DIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 644 src/gls.h $(DESTDIR)$(INCLUDEDIR)/gls/gls.h
@@ -145,6 +146,7 @@ install: all
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODULE_DIR)/gameliftstreams/core.so
 	$(if $(LUA_FILES),install -m 644 $(LUA_FILES) $(DESTDIR)$(LUA_MODULE_DIR)/gameliftstreams/)
 	install -m 755 $(GLSRUN) $(DESTDIR)$(LUA_BIN_DIR)/glsrun
+	install -m 644 doc/glsrun.1 $(DESTDIR)$(MANDIR)/man1/glsrun.1
 
 clean:
 	rm -rf $(B)

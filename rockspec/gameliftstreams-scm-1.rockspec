@@ -15,14 +15,15 @@ glsrun, a Lua interpreter with all of it built in.
   license = "Apache-2.0",
   labels = { "aws", "gamelift", "streaming" },
 }
--- lua-cjson is needed at run time but is deliberately not listed here.
--- Debian/Ubuntu ship it as the package lua-cjson, which luarocks does not
--- see (apt keeps no rocks manifest), so listing it makes an offline
--- `luarocks make` fail trying to download it from luarocks.org. Install it
--- with `apt-get install lua-cjson`, or elsewhere `luarocks install lua-cjson`.
+-- lua-cjson is needed at run time, and lyaml for the yaml and yaml-stream
+-- output of glsrun OPERATION (gameliftstreams.clioutput), but neither is
+-- listed here. Debian/Ubuntu ship them as the packages lua-cjson and
+-- lua-yaml, which luarocks does not see (apt keeps no rocks manifest), so
+-- listing them makes an offline `luarocks make` fail trying to download them
+-- from luarocks.org. Install them with `apt-get install lua-cjson lua-yaml`,
+-- or elsewhere `luarocks install lua-cjson lyaml`.
 dependencies = {
   "lua >= 5.4, < 5.5",
-  "lyaml",  -- yaml and yaml-stream output of glsrun OPERATION (gameliftstreams.clioutput)
 }
 -- CURL is probed by its library, not by curl/curl.h: Debian's multiarch
 -- layout keeps that header in /usr/include/<triplet>/, where luarocks 3.8

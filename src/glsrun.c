@@ -179,6 +179,7 @@ static void print_help(FILE *f) {
     "                            stops on SIGINT/SIGTERM\n"
     "  serve POLICY.lua [--listen HOST:PORT] [--endpoint-url URL] [--region R]\n"
     "           [--profile P] [--stream-group ID] [--application ID] [--max-body BYTES]\n"
+    "           [--idle-timeout S] [--tls-cert F --tls-key F]\n"
     "                            the reconnect front, driven by POLICY.lua; first line\n"
     "                            \"listening on URL\"; stops on SIGINT/SIGTERM\n"
     "  OPERATION [OPTIONS]       as `aws gameliftstreams OPERATION` of the AWS CLI v2\n"

@@ -18,6 +18,17 @@
  *                       gls_httpd_respond() resumes it;
  *   access handler (resumed) the stored reply is queued (or MHD_NO: drop);
  *   notify_completed    frees the request, whatever happened.
+ *
+ * Slow clients: MHD's connection timeout counts idleness, so a client that
+ * trickles a byte now and then (headers or body) would hold its connection
+ * for ever. Each connection therefore also has a deadline: its whole next
+ * request (line, headers, body) must be in within idle_timeout_s of the
+ * connection opening or of its previous request completing. Connections
+ * waiting for a request sit on a list in deadline order (the deadline only
+ * ever moves to now + the same timeout, so appending keeps the order);
+ * gls_httpd_step() shuts down the socket of each one past its deadline and
+ * MHD closes it. From the handler call to the request's completion the
+ * connection is off the list (the server, not the client, is taking time).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -65,6 +77,15 @@ struct gls_httpd_req {
   char target[];                 /* the raw target; '?' replaced by NUL */
 };
 
+/* One connection (MHD's socket context), on the server's deadline list while
+ * it is sending a request. */
+typedef struct conn_rec {
+  struct conn_rec *prev, *next;
+  int fd;
+  int listed;
+  long long deadline_ms;         /* monotonic */
+} conn_rec;
+
 struct gls_httpd {
   struct MHD_Daemon *d;
   int epfd;                      /* ours; holds MHD's epoll fd */
@@ -83,6 +104,8 @@ struct gls_httpd {
   struct MHD_Response *too_large;
   char *cert_pem, *key_pem;      /* kept for the daemon's life; key wiped */
   size_t key_len;
+  long long idle_ms;             /* a whole request must come within this */
+  conn_rec *first, *last;        /* connections sending a request, by deadline */
   int capture_log;               /* MHD's messages go to log during start */
   char log[256];
   char url[96];
@@ -96,6 +119,70 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void unlist(gls_httpd *s, conn_rec *c) {
+  if (!c->listed) return;
+  if (c->prev) c->prev->next = c->next;
+  else s->first = c->next;
+  if (c->next) c->next->prev = c->prev;
+  else s->last = c->prev;
+  c->prev = c->next = NULL;
+  c->listed = 0;
+}
+
+/* (Re)starts c's clock: its next request must be in within idle_ms. */
+static void relist(gls_httpd *s, conn_rec *c) {
+  unlist(s, c);
+  c->deadline_ms = now_ms() + s->idle_ms;
+  c->prev = s->last;
+  if (s->last) s->last->next = c;
+  else s->first = c;
+  s->last = c;
+  c->listed = 1;
+}
+
+static conn_rec *rec_of(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  gls_httpd *s = cls;
+  conn_rec *c = *socket_context;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci || !(c = calloc(1, sizeof *c))) return; /* MHD's idle timeout still applies */
+    c->fd = ci->connect_fd;
+    relist(s, c);
+    *socket_context = c;
+  } else if (c) {
+    unlist(s, c);
+    free(c);
+    *socket_context = NULL;
+  }
+}
+
+/* Shuts down every connection past its deadline: MHD sees the socket end
+ * and closes the connection at its next run. */
+static void sweep(gls_httpd *s) {
+  long long now = now_ms();
+  while (s->first && s->first->deadline_ms <= now) {
+    conn_rec *c = s->first;
+    unlist(s, c);
+    shutdown(c->fd, SHUT_RDWR);
+  }
 }
 
 /* ------------------------------------------------------------ pending table */
@@ -188,11 +275,11 @@ static void free_req(gls_httpd_req *q) {
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)conn;
-  (void)toe;
   gls_httpd *s = cls;
   gls_httpd_req *q = *con_cls;
   *con_cls = NULL;
+  conn_rec *c = rec_of(conn);
+  if (c && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) relist(s, c); /* the next request's clock */
   if (!q) return;
   if (q->state == Q_PARKED) unpark(s, q);
   if (s->current == q) s->current = NULL;
@@ -269,6 +356,8 @@ static enum MHD_Result dispatch(gls_httpd *s, gls_httpd_req *q) {
   }
   MHD_get_connection_values_n(q->conn, MHD_HEADER_KIND, add_header, q);
   peer_address(q);
+  conn_rec *c = rec_of(q->conn);
+  if (c) unlist(s, c); /* the request is in: the server's time from here */
   q->id = ++s->next_id;
   q->state = Q_HANDLER;
   s->current = q;
@@ -494,6 +583,7 @@ gls_status gls_httpd_start(const gls_httpd_config *cfg, gls_httpd **out, char *e
     flags |= MHD_USE_TLS;
   }
   unsigned idle = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S;
+  s->idle_ms = (long long)idle * 1000;
   struct MHD_OptionItem tls_opts[] = {
     {MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem},
     {MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem},
@@ -506,6 +596,7 @@ gls_status gls_httpd_start(const gls_httpd_config *cfg, gls_httpd **out, char *e
       MHD_OPTION_SOCK_ADDR, sa,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
       MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
       MHD_OPTION_CONNECTION_TIMEOUT, idle,
       MHD_OPTION_ARRAY, cfg->tls_cert_file ? tls_opts : tls_opts + 2,
@@ -568,8 +659,16 @@ int gls_httpd_fd(const gls_httpd *s) { return s ? s->epfd : -1; }
 long gls_httpd_timeout_ms(gls_httpd *s) {
   MHD_UNSIGNED_LONG_LONG t;
   if (s && s->resumed) return 0;
-  if (!s || MHD_get_timeout(s->d, &t) != MHD_YES) return -1;
-  return t > (MHD_UNSIGNED_LONG_LONG)LONG_MAX ? LONG_MAX : (long)t;
+  if (!s) return -1;
+  long ms = -1;
+  if (MHD_get_timeout(s->d, &t) == MHD_YES)
+    ms = t > (MHD_UNSIGNED_LONG_LONG)LONG_MAX ? LONG_MAX : (long)t;
+  if (s->first) {
+    long long left = s->first->deadline_ms - now_ms();
+    if (left < 0) left = 0;
+    if (ms < 0 || left < ms) ms = left > LONG_MAX ? LONG_MAX : (long)left;
+  }
+  return ms;
 }
 
 int gls_httpd_step(gls_httpd *s, long timeout_ms) {
@@ -594,7 +693,9 @@ int gls_httpd_step(gls_httpd *s, long timeout_ms) {
   struct epoll_event ev;
   if (epoll_pwait(s->epfd, &ev, 1, (int)wait, &mask) < 0) return errno == EINTR ? 1 : -1;
   s->resumed = 0;
-  return MHD_run(s->d) == MHD_YES ? 0 : -1;
+  if (MHD_run(s->d) != MHD_YES) return -1;
+  if (s->first) sweep(s);
+  return 0;
 }
 
 int gls_httpd_watch(gls_httpd *s, int fd, int on) {

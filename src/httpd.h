@@ -50,7 +50,10 @@ typedef struct gls_httpd_config {
   const char *tls_cert_file;   /* PEM paths, both or neither; read during */
   const char *tls_key_file;    /*   gls_httpd_start (borrowed) */
   size_t max_body;             /* 0 = 1 MiB; larger bodies: 413, no handler call */
-  unsigned idle_timeout_s;     /* idle keep-alive connections close; 0 = 60 */
+  unsigned idle_timeout_s;     /* 0 = 60: idle keep-alive connections close,
+                                  and a whole request (line, headers, body)
+                                  must come within it of the connection
+                                  opening or the previous request ending */
   gls_httpd_handler handler;   /* required */
   void *ud;                    /* borrowed, handed back to handler */
 } gls_httpd_config;

@@ -1,7 +1,7 @@
 /* lgls_httpd.c - core.httpd{...}: the Lua face of src/httpd.h.
  *
  *   local srv = core.httpd{ listen = "127.0.0.1:0", tls_cert =, tls_key =,
- *                           max_body =, handler = function(req) ... end,
+ *                           max_body =, idle_timeout = 60, handler = function(req) ... end,
  *                           on_error = function(msg) end }
  *   srv:url() srv:port() srv:pollfd() srv:timeout() srv:step(t)
  *   srv:respond(id, status, headers, body, opts) srv:close()
@@ -271,8 +271,8 @@ static void on_request(void *ud, gls_httpd_req *req) {
 
 /* ------------------------------------------------------------ the server */
 
-static const char *const KNOWN[] = {"listen", "tls_cert", "tls_key", "max_body", "handler",
-                                    "on_error", NULL};
+static const char *const KNOWN[] = {"listen", "tls_cert", "tls_key", "max_body", "idle_timeout",
+                                    "handler", "on_error", NULL};
 
 static int opt(lua_State *L, const char *k, int type) {
   int got = lua_getfield(L, 1, k);
@@ -353,6 +353,17 @@ static int l_httpd(lua_State *L) {
     lua_Integer mb = lua_tointegerx(L, -1, &isint);
     if (!isint || mb < 1) return luaL_error(L, "bad option 'max_body' (a positive integer expected)");
     cfg.max_body = (size_t)mb;
+    lua_pop(L, 1);
+  }
+  /* seconds a client has, from connecting or from its previous reply, to
+   * send a whole request (a trickle does not extend it); idle keep-alive
+   * connections close after it too */
+  if (opt(L, "idle_timeout", LUA_TNUMBER)) {
+    int isint = 0;
+    lua_Integer it = lua_tointegerx(L, -1, &isint);
+    if (!isint || it < 1 || it > 86400)
+      return luaL_error(L, "bad option 'idle_timeout' (an integer between 1 and 86400 expected)");
+    cfg.idle_timeout_s = (unsigned)it;
     lua_pop(L, 1);
   }
   if (!opt(L, "handler", LUA_TFUNCTION))

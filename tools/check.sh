@@ -4,6 +4,8 @@
 #   2. the same C tests built with ASan+UBSan (leaks detected)
 #   3. the same C tests under valgrind (when installed)
 #   4. the busted suite (spec/), TAP
+#   4b. the busted suite again, core.so and glsrun built with ASan+UBSan (leaks detected)
+#   4c. valgrind over a glsrun serve session and examples/host.c (spec tag #valgrind)
 #   5. cppcheck over src/
 #   6. luacheck over lua/, spec/, examples/ and bench/
 # Each suite's full output goes to build/check/*.log; failures are echoed.
@@ -79,9 +81,57 @@ for t in test/test_*.c; do
   fi
 done
 
-# 4. busted
-lua5.4 /usr/bin/busted -o TAP spec >"$L/busted.log" 2>&1
+# 4. busted (#valgrind specs run in 4c)
+lua5.4 /usr/bin/busted -o TAP --exclude-tags=valgrind spec >"$L/busted.log" 2>&1
 count "$L/busted.log" $? "busted"
+
+# ---- 4b. busted under ASan+UBSan ------------------------------------------
+# core.so and glsrun are built with -fsanitize=address,undefined into
+# $B/asan-root/build; $B/asan-root mirrors the checkout (symlinks), so specs
+# find "build/glsrun" and "./build/?.so" there. busted itself runs under that
+# glsrun (a lua(1) with gls built in; --ignore-lua keeps busted from re-running
+# itself under plain lua5.4). Specs that start plain lua5.4 find, first on
+# PATH, a lua5.4 that preloads the ASan and UBSan runtimes and
+# tools/asan_preload.c (see there why). Every report from any process goes to
+# $L/asan/ (log_path): the run fails on any file there, whatever the specs
+# said. No suppressions. #install rebuilds the tree (not under ASan), and
+# #valgrind cannot run over ASan: both excluded.
+asan_busted() {
+  A=$B/asan-root
+  # exported: a spec that runs make itself (bench/storm) keeps the same build
+  export CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+  export LDFLAGS="-fsanitize=address,undefined"
+  rm -rf "$L/asan" && mkdir -p "$L/asan" "$A/bin" || return 1
+  make -s B="$A/build" all >"$L/busted.asan.build.log" 2>&1 || return 1
+  for e in $(ls -A | grep -v -x -e build -e .git); do ln -sfn "$PWD/$e" "$A/$e"; done
+  $CC -shared -fPIC -o "$A/bin/asan_preload.so" tools/asan_preload.c || return 1
+  asan_rt=$(readlink -f "$($CC -print-file-name=libasan.so)")
+  ubsan_rt=$(readlink -f "$($CC -print-file-name=libubsan.so)")
+  printf '#!/bin/bash\nLD_PRELOAD="%s %s %s" exec -a lua5.4 %s "$@"\n' \
+    "$asan_rt" "$ubsan_rt" "$PWD/$A/bin/asan_preload.so" "$(command -v lua5.4)" >"$A/bin/lua5.4"
+  chmod +x "$A/bin/lua5.4"
+  reports=$(cd "$L/asan" && pwd)
+  (cd "$A" && PATH="$PWD/bin:$PATH" \
+     ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan" \
+     UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan" \
+     build/glsrun /usr/bin/busted --ignore-lua -o TAP --exclude-tags=install,valgrind spec)
+}
+t0=$(date +%s)
+(GLS_SHARED=$(cd "$GLS_SHARED" 2>/dev/null && pwd || echo "$GLS_SHARED") && export GLS_SHARED && asan_busted) \
+  >"$L/busted.asan.log" 2>&1
+rc=$?
+if [ -n "$(ls -A "$L/asan" 2>/dev/null)" ]; then
+  echo "---- busted (asan+ubsan): sanitizer reports in $L/asan/"
+  n=0
+  for r in "$L"/asan/*; do n=$((n + 1)); echo "not ok $n - sanitizer report $r"; head -40 "$r"; done \
+    | tee -a "$L/busted.asan.log"
+fi
+count "$L/busted.asan.log" $rc "busted (asan+ubsan, $(( $(date +%s) - t0 )) s)"
+
+# ---- 4c. valgrind: a glsrun serve session, examples/host.c ------------------
+t0=$(date +%s)
+lua5.4 /usr/bin/busted -o TAP --tags=valgrind spec >"$L/busted.valgrind.log" 2>&1
+count "$L/busted.valgrind.log" $? "busted #valgrind ($(( $(date +%s) - t0 )) s)"
 
 # 5. cppcheck (jansson's foreach macros spelled out for it)
 if command -v cppcheck >/dev/null 2>&1; then

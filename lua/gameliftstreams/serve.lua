@@ -597,7 +597,7 @@ M.render_metrics = render_metrics
 local USAGE = [[
 usage: glsrun serve POLICY.lua [--listen HOST:PORT] [--endpoint-url URL] [--region R]
                     [--profile P] [--stream-group ID] [--application ID] [--max-body BYTES]
-                    [--tls-cert FILE --tls-key FILE]
+                    [--idle-timeout SECONDS] [--tls-cert FILE --tls-key FILE]
 The reconnect front (DESIGN.md): game clients start stream sessions, wait for
 their answer and reconnect with new offers over JSON/HTTP; POLICY.lua (a Lua
 file returning a table of hooks; examples/policies/default.lua has none, which
@@ -608,6 +608,9 @@ means the defaults) decides. The first line on stdout is "listening on URL".
   --stream-group ID     the Identifier of sessions whose client names none
   --application ID      the ApplicationIdentifier likewise
   --max-body BYTES      the largest request body (default 65536; larger: 413)
+  --idle-timeout SECONDS  a client must send each whole request within this of
+                        connecting or of its previous reply, trickled or not;
+                        idle connections close after it (default 60)
   --tls-cert/--tls-key  serve HTTPS with this PEM certificate and key
 Stops on SIGTERM (exit 0) or SIGINT (exit 130).
 ]]
@@ -615,7 +618,7 @@ Stops on SIGTERM (exit 0) or SIGINT (exit 130).
 local VALUE_OPTS = {
   ["--listen"] = true, ["--endpoint-url"] = true, ["--region"] = true, ["--profile"] = true,
   ["--stream-group"] = true, ["--application"] = true, ["--max-body"] = true,
-  ["--tls-cert"] = true, ["--tls-key"] = true,
+  ["--idle-timeout"] = true, ["--tls-cert"] = true, ["--tls-key"] = true,
 }
 
 local function readable(path)
@@ -675,6 +678,14 @@ local function parse_args(argv)
   else
     o.max_body = DEFAULT_MAX_BODY
   end
+  local idle = o["--idle-timeout"]
+  if idle then
+    local n = idle:find("^%d+$") and tonumber(idle)
+    if not n or n < 1 or n > 86400 then
+      return nil, ("--idle-timeout must be a number of seconds between 1 and 86400, got '%s'"):format(idle)
+    end
+    o.idle_timeout = math.tointeger(n)
+  end
   if (o["--tls-cert"] == nil) ~= (o["--tls-key"] == nil) then
     return nil, o["--tls-cert"] and "--tls-key is needed with --tls-cert" or "--tls-cert is needed with --tls-key"
   end
@@ -726,7 +737,7 @@ function M.main(argv, sys)
   local front = M.new{ runtime = rt, max_body = o.max_body, log = log }
   local oks, srv, serr = pcall(httpd, {
     listen = o["--listen"], tls_cert = o["--tls-cert"], tls_key = o["--tls-key"],
-    max_body = o.max_body, handler = function(req) return front:handle(req) end,
+    max_body = o.max_body, idle_timeout = o.idle_timeout, handler = function(req) return front:handle(req) end,
     on_error = function(msg)
       -- a bug in the front: logged without the request (which may hold secrets)
       log{ event = "handler_error", message = tostring(msg):match("^[^\n]*") }

@@ -1,7 +1,9 @@
 -- luacheck: std +busted
--- Installing gls: `make install` (C library, header, gls.pc, core.so, Lua
--- modules, glsrun) and an offline `luarocks make --local`. Slow (a build
--- from scratch); run from the checkout's root.
+-- Installing gls as users do: `make install` (C library, header, gls.pc,
+-- core.so, Lua modules, glsrun, the glsrun(1) manual page), a C program
+-- built with pkg-config, `man glsrun`, and an offline `luarocks make --local`
+-- whose modules a clean shell finds with only the luarocks paths. Slow (a
+-- build from scratch); run from the checkout's root.
 
 local helper = require "spec.helper"
 local q = helper.quote
@@ -58,7 +60,7 @@ describe("#install", function()
     it("installs the library, header, gls.pc, core.so, Lua modules and glsrun", function()
       for _, rel in ipairs({ "lib/libgls.a", "lib/libgls.so", "include/gls/gls.h",
                              "lib/pkgconfig/gls.pc", "lib/lua/5.4/gameliftstreams/core.so",
-                             "bin/glsrun" }) do
+                             "bin/glsrun", "share/man/man1/glsrun.1" }) do
         assert.is_true(exists(prefix .. "/" .. rel), rel)
       end
       local p = assert(io.popen("cd " .. q(ROOT) .. " && ls lua/gameliftstreams/*.lua 2>/dev/null"))
@@ -109,6 +111,31 @@ int main(void) {
       assert.matches("host: player%-1 left; session terminated\n", r.out)
     end)
 
+    it("man glsrun shows the manual page: every section, every command, every exit status", function()
+      local has_man = sh("command -v man && command -v groff")
+      if has_man.code ~= 0 then return pending("man-db and groff-base are not installed") end
+      local r = sh(("cd / && %s MANPATH=%s/share/man MANWIDTH=100 man glsrun"):format(CLEAN, q(prefix)))
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      local page = r.out
+      assert.matches("^GLSRUN%(1%)", page)
+      for _, section in ipairs({ "NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "ENVIRONMENT",
+                                 "EXIT STATUS", "FILES", "EXAMPLES", "SEE ALSO" }) do
+        assert.matches("\n" .. section .. "\n", page, nil, true)
+      end
+      assert.matches("glsrun %- Lua 5%.4 with Amazon GameLift Streams", (page:gsub("%s+", " ")))
+      local commands = page:match("\nCOMMANDS\n(.-)\nOPTIONS\n")
+      for _, cmd in ipairs({ "SCRIPT %[ARGS...%]", "OPERATION %[OPTIONS%]", "wait WAITER %[OPTIONS%]",
+                             "\n       emulator\n", "serve POLICY%.lua" }) do
+        assert.matches(cmd, commands)
+      end
+      assert.matches("aws gameliftstreams OPERATION", (commands:gsub("%s+", " ")))
+      local exits = "\n" .. page:match("\nEXIT STATUS\n(.-)\nFILES\n")
+      for _, code in ipairs({ "0", "1", "130", "252", "253", "254", "255" }) do
+        assert.matches("\n       " .. code .. "%s", exits)
+      end
+    end)
+
     it("the installed glsrun needs no Lua path", function()
       local r = sh(("cd / && %s %s/bin/glsrun -e %s"):format(CLEAN, q(prefix),
         q("print(require('gameliftstreams.core')._VERSION)")))
@@ -134,7 +161,7 @@ int main(void) {
       home, src = scratch(), scratch()
       -- A copy without build/, so the rock builds from scratch.
       local r = sh(([[
-        cd %s && cp -R Makefile src tools rockspec %s/ &&
+        cd %s && cp -R Makefile src tools rockspec doc %s/ &&
         if [ -d lua ]; then cp -R lua %s/; fi]]):format(q(ROOT), q(src), q(src)))
       assert(r.code == 0, r.err)
     end)
@@ -167,6 +194,29 @@ int main(void) {
         "glsrun " .. GLS_VERSION .. " (" .. _VERSION .. ".",
       }, "\n"), r.out:match("^(.-)%d+%)\n"))
       assert.matches("\n" .. tree:gsub("%p", "%%%0") .. "/bin/glsrun\n$", r.out)
+
+      -- env -i with only the luarocks paths: require "gameliftstreams" (the
+      -- whole client, its Lua modules and core.so) comes from the user tree
+      r = sh(("cd / && %s HOME=%s luarocks --lua-version 5.4 path --lr-path && %s HOME=%s luarocks "
+        .. "--lua-version 5.4 path --lr-cpath"):format(CLEAN, q(home), CLEAN, q(home)))
+      assert.are.equal(0, r.code, r.err)
+      local lr_path, lr_cpath = r.out:match("^([^\n]+)\n([^\n]+)\n$")
+      assert.is_string(lr_path, r.out)
+      r = sh(("cd / && env -i LUA_PATH_5_4=%s LUA_CPATH_5_4=%s lua5.4 -e %s"):format(
+        q(lr_path .. ";;"), q(lr_cpath .. ";;"), q([[
+          local gls = require "gameliftstreams"
+          local c = gls.client{ region = "us-west-2", endpoint_url = "http://127.0.0.1:9",
+                                credentials = { access_key_id = "AKIDEXAMPLE", secret_access_key = "x" } }
+          print(type(c.create_stream_session_connection))
+          print(package.searchpath("gameliftstreams", package.path))
+          print(package.searchpath("gameliftstreams.core", package.cpath))
+          print(os.getenv("HOME"), os.getenv("PATH"))]])))
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(table.concat({
+        "function",
+        tree .. "/share/lua/5.4/gameliftstreams/init.lua",
+        tree .. "/lib/lua/5.4/gameliftstreams/core.so",
+        "nil\tnil", "" }, "\n"), r.out)
     end)
   end)
 end)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Credential endpoints for gls's credential tests, on 127.0.0.1 only.
 
-    python3 spec/support/cred_servers.py [--port 0]
+    python3 spec/support/cred_servers.py [--port 0] [--tls-cert F --tls-key F]
 
 First stdout line: "listening on http://127.0.0.1:PORT pid=PID". One
 ThreadingHTTPServer (HTTP/1.1) serves:
@@ -384,11 +384,20 @@ def make_handler(state):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     ThreadingHTTPServer.request_queue_size = 1024
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(State()))
-    print("listening on http://127.0.0.1:%d pid=%d" % (srv.server_address[1], os.getpid()),
+    scheme = "http"
+    if args.tls_cert:  # every endpoint over HTTPS (TLS verification specs)
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        scheme = "https"
+    print("listening on %s://127.0.0.1:%d pid=%d" % (scheme, srv.server_address[1], os.getpid()),
           flush=True)
     try:
         srv.serve_forever()

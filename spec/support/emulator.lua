@@ -2,7 +2,7 @@
 --
 --   local emulator = require "spec.support.emulator"
 --   local e = emulator.start{ clock = "virtual", args = { "--region", "us-east-1" },
---                             env = { FAKETIME = "+600s", ... } }   -- env optional
+--                             env = { FAKETIME = "+600s", ... } }
 --   e.url       "http://127.0.0.1:PORT" (the first line the emulator printed)
 --   e.control   a gameliftstreams.control client for it
 --   e.client(opts)   a gls client for it (example key; opts merged in)
@@ -30,10 +30,12 @@ function M.start(opts)
   if opts.clock then argv[#argv + 1] = "--clock"; argv[#argv + 1] = opts.clock end
   for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
   for i, a in ipairs(argv) do argv[i] = sh_quote(a) end
-  -- opts.env: variables for the emulator (env(1) execs it: its pid stays the one found below)
-  local vars = {}
-  for k, v in pairs(opts.env or {}) do vars[#vars + 1] = k .. "=" .. sh_quote(v) end
-  if #vars > 0 then table.insert(argv, 1, "env " .. table.concat(vars, " ")) end
+  -- opts.env: { NAME = value } set for the emulator only
+  local names = {}
+  for k in pairs(opts.env or {}) do names[#names + 1] = k end
+  table.sort(names)
+  for i = #names, 1, -1 do table.insert(argv, 1, names[i] .. "=" .. sh_quote(opts.env[names[i]])) end
+  if #names > 0 then table.insert(argv, 1, "env") end
   local status_file = out .. ".status"
   -- A subshell records the exit status, so stop() can report it.
   local cmd = ("(%s >%s 2>&1; echo $? >%s) & echo $!"):format(table.concat(argv, " "), out, status_file)

@@ -3,6 +3,11 @@
 --   local serve = require "spec.support.serve"
 --   local s = serve.start{ policy = "examples/policies/default.lua", endpoint_url = emu.url,
 --                          args = { "--max-body", "1024" } }
+--   opts.env       { NAME = value } more environment for it
+--   opts.credentials  { access_key_id =, secret_access_key =, session_token = }
+--                  instead of the emulator's example key
+--   opts.wrap      argv put before build/glsrun (valgrind ...); opts.start_seconds
+--                  how long to wait for its first line (default 10)
 --   s.url          "http://127.0.0.1:PORT" (from its "listening on URL" line)
 --   s.request{ method =, path =, body = (a string, or a table sent as JSON), headers = }
 --                  -> status, decoded JSON body (or the raw text), headers
@@ -45,10 +50,12 @@ function M.start(opts)
     end
   end
   for _, a in ipairs(opts.args or {}) do argv[#argv + 1] = a end
+  for i = #(opts.wrap or {}), 1, -1 do table.insert(argv, 1, opts.wrap[i]) end
   for i, a in ipairs(argv) do argv[i] = q(a) end
-  local env = ("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN= AWS_PROFILE= ")
-    :format(q(emulator.KEY.access_key_id), q(emulator.KEY.secret_access_key))
-  for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. q(v) .. " " end
+  local key = opts.credentials or emulator.KEY
+  local env = ("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s AWS_PROFILE= ")
+    :format(q(key.access_key_id), q(key.secret_access_key), q(key.session_token or ""))
+  for name, value in pairs(opts.env or {}) do env = env .. name .. "=" .. q(value) .. " " end
   -- the subshell lets go of our stdio, so a server left running cannot hold
   -- busted's output open
   local cmd = ("(env %s %s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!")
@@ -57,7 +64,7 @@ function M.start(opts)
   local shell_pid = tonumber(p:read("l"))
   p:close()
   local line
-  for _ = 1, 400 do
+  for _ = 1, (opts.start_seconds or 10) * 40 do
     line = (read(out) or ""):match("^([^\n]*)\n")
     if line or read(status_file) then break end
     os.execute("sleep 0.025")
@@ -91,7 +98,7 @@ function M.start(opts)
     if stopped then return table.unpack(stopped) end
     os.execute(("kill -%s %d 2>/dev/null"):format(sig or "TERM", pid))
     local code
-    for _ = 1, 400 do
+    for _ = 1, (opts.start_seconds or 10) * 40 do
       code = read(status_file)
       if code then break end
       os.execute("sleep 0.025")

@@ -18,34 +18,13 @@
 local helper = require "spec.helper"
 local emulator = require "spec.support.emulator"
 local clisup = require "spec.support.cli"
+local clipeer = require "spec.support.clipeer"
 
-local quote = helper.quote
-local MODEL = helper.shared .. "/reference/gameliftstreams"
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return ok and 0 or code, out
-end
-
-local v2_ok, v2_why = (function()
-  local code, out = sh("/usr/bin/aws --version")
-  if code ~= 0 then return false, "no AWS CLI at /usr/bin/aws (apt-get install awscli)" end
-  if not out:match("^aws%-cli/2") then return false, "/usr/bin/aws is not the AWS CLI v2: " .. out end
-  return true
-end)()
-
+-- the AWS CLI v2 taught the model in a scratch HOME (shared with the other
+-- differential specs of spec/10-cli)
+local v2_ok, v2_why = clipeer.available()
 local home
-local function scratch_home()
-  home = clisup.scratch_home()
-  local code, out = sh("HOME=" .. quote(home) .. " /usr/bin/aws configure add-model --service-model "
-    .. quote("file://" .. MODEL .. "/service-2.json") .. " --service-name gameliftstreams")
-  assert(code == 0, "aws configure add-model: " .. out)
-  local dir = home .. "/.aws/models/gameliftstreams/2018-05-10"
-  assert(os.execute("cp " .. quote(MODEL .. "/waiters-2.json") .. " " .. quote(MODEL .. "/paginators-1.json")
-    .. " " .. quote(dir .. "/")))
-end
+local function scratch_home() home = clipeer.home() end
 
 local KEY = emulator.KEY
 local e
@@ -147,7 +126,6 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
   end)
   teardown(function()
     if e then e.stop() end
-    if home then os.execute("rm -rf " .. quote(home)) end
   end)
 
   describe("read-only operations on the emulator's own resources", function()

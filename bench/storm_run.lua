@@ -10,7 +10,8 @@
 --   STATUS_INTERVAL=    the runtime's status_interval (seconds between sweeps; its default)
 --   ANSWER_LATENCY=     the runtime's answer_latency (default: learnt from its calls)
 --   LIST_RATE=20        ListStreamSessions calls/s (the emulator's quota and the runtime's rate)
---   STORM_DIAG=1        say why savable high-priority players were lost
+--   STORM_DIAG=1        the high-priority players the optimum over them alone saves and
+--                       gls lost, by window and first error
 -- See bench/storm for what is measured and printed.
 package.path = "bench/?.lua;" .. package.path
 local core = require "gameliftstreams.core"

@@ -35,6 +35,10 @@ void gls_l_json_open(lua_State *L);
  * appended (lgls_util.c). Callbacks into Lua from C go through it. */
 int gls_l_msghandler(lua_State *L);
 
+/* Pushes a timeout of ms milliseconds as seconds, or nil when ms < 0 (no
+ * timer due): what every object's :timeout() returns (lgls_util.c). */
+void gls_l_push_timeout(lua_State *L, long ms);
+
 /* luaopen_gameliftstreams_core, exported (lgls.c). */
 GLS_API int luaopen_gameliftstreams_core(lua_State *L);
 

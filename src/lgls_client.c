@@ -382,9 +382,7 @@ static int l_events(lua_State *L) {
 }
 
 static int l_timeout(lua_State *L) {
-  long ms = gls_client_timeout_ms(check_client(L, 1)->c);
-  if (ms < 0) lua_pushnil(L);
-  else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+  gls_l_push_timeout(L, gls_client_timeout_ms(check_client(L, 1)->c));
   return 1;
 }
 

@@ -434,9 +434,7 @@ static int l_pollfd(lua_State *L) {
 }
 
 static int l_timeout(lua_State *L) {
-  long ms = gls_httpd_timeout_ms(check_srv(L, 1)->h);
-  if (ms < 0) lua_pushnil(L);
-  else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+  gls_l_push_timeout(L, gls_httpd_timeout_ms(check_srv(L, 1)->h));
   return 1;
 }
 

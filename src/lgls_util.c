@@ -27,6 +27,11 @@ static int l_time(lua_State *L) {
   return 1;
 }
 
+void gls_l_push_timeout(lua_State *L, long ms) {
+  if (ms < 0) lua_pushnil(L);
+  else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+}
+
 int gls_l_msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (!msg) {

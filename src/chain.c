@@ -223,7 +223,17 @@ static gls_credsource *role_source(const gls_chain_env *e, const char *profile, 
       if (!t) t = env_get(e, "AWS_SECURITY_TOKEN");
       return static_source("environment%s", "", a, k, t);
     }
-    if (!strcmp(cs, "Ec2InstanceMetadata")) return imds_source(e, profile);
+    if (!strcmp(cs, "Ec2InstanceMetadata")) {
+      const char *off = env_get(e, "AWS_EC2_METADATA_DISABLED");
+      if (off && !strcasecmp(off, "true")) {
+        /* botocore: "No credentials found in credential_source referenced
+         * in profile ..."; imds_source would give NULL without a word */
+        gls_buf_printf(err, "profile \"%s\": credential_source Ec2InstanceMetadata, but instance "
+                       "metadata is turned off (AWS_EC2_METADATA_DISABLED=true)", profile);
+        return NULL;
+      }
+      return imds_source(e, profile);
+    }
     if (!strcmp(cs, "EcsContainer")) {
       gls_credsource *c = container_source(e, err);
       if (!c) gls_buf_printf(err, "profile \"%s\": credential_source EcsContainer, but no container "

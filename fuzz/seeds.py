@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""fuzz/seeds.py - writes the seed corpora of the C targets (fuzz/corpus/NAME/)
+from real inputs: the AWS SigV4 test suite, real AWS config files, the replies
+the emulator and the credential endpoints send, the model's sample inputs.
+
+Run from anywhere: python3 fuzz/seeds.py [TARGET...] (default: all); the
+shared inputs come from $GLS_SHARED (default ../shared beside the checkout). Seeds are small files named
+by what they hold; existing seeds with the same name are replaced, others kept.
+The input formats are described at the top of each fuzz/NAME.c."""
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("GLS_SHARED", os.path.join(ROOT, "..", "shared"))
+TARGETS = []
+
+
+def target(fn):
+    TARGETS.append(fn)
+    return fn
+
+
+def put(target, name, data):
+    d = os.path.join(ROOT, "fuzz", "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def fields(*parts):
+    return b"\0".join(p.encode() if isinstance(p, str) else p for p in parts)
+
+
+# ---------------------------------------------------------------- sigv4
+@target
+def sigv4():
+    vdir = os.path.join(SHARED, "sigv4-vectors")
+    for name in sorted(os.listdir(vdir)):
+        req = os.path.join(vdir, name, "request.txt")
+        if not os.path.exists(req):
+            continue
+        ctx = json.load(open(os.path.join(vdir, name, "context.json")))
+        text = open(req, "rb").read().decode("utf-8")
+        head, _, body = text.partition("\n\n")
+        lines = head.split("\n")
+        method, rest = lines[0].split(" ", 1)
+        target = rest.rsplit(" ", 1)[0]
+        path, _, query = target.partition("?")
+        headers = []
+        for line in lines[1:]:
+            if line.startswith((" ", "\t")) and headers:  # a folded value
+                headers[-1][1] += "\n" + line
+                continue
+            k, _, v = line.partition(":")
+            headers.append([k, v])
+        token = ctx["credentials"].get("token", "")
+        for form in (0, 4):  # header form, query form
+            flags = form | (1 if ctx.get("normalize") else 0) | 2
+            flags |= 8 if ctx.get("sign_body") else 0
+            hs = []
+            for k, v in headers:
+                hs += [k, v]
+            data = bytes([flags, len(headers), 0]) + fields(
+                method, path, query, ctx["region"], ctx["service"], token, *hs, body)
+            put("sigv4", "%s-%s" % (name, "query" if form else "header"), data)
+        # S3-style: neither normalised nor encoded twice
+        data = bytes([0, len(headers), 1]) + fields(
+            method, path, query, ctx["region"], ctx["service"], "", *hs, body)
+        put("sigv4", name + "-s3", data)
+    # a GameLift Streams call as gls sends it
+    put("sigv4", "gameliftstreams-connection", bytes([3, 2, 0]) + fields(
+        "POST", "/streamgroups/sg-1AB2C3De4/streamsessions/arn%3Aaws%3Agameliftstreams%3Aus-west-2"
+        "%3A123456789012%3Astreamsession%2Fsg-1AB2C3De4%2FABC123def4567/connections",
+        "", "us-west-2", "gameliftstreams", "",
+        "Host", "gameliftstreams.us-west-2.api.aws", "Content-Type", "application/json",
+        '{"SignalRequest":"v=0","ClientToken":"3f0c6b6e-3d29-4b6c-9b1a-0c1d2e3f4a5b"}'))
+
+
+# ---------------------------------------------------------------- awsconfig
+def c_string_args(text, fn):
+    """The leading string-literal arguments of every call fn(...) in C source
+    text: a list per call (adjacent literals joined; NULL is None)."""
+    import ast
+    import re
+    lit = r'"(?:[^"\\\n]|\\.)*"'
+    calls = []
+    for m in re.finditer(r"\b%s\(" % re.escape(fn), text):
+        pos, args = m.end(), []
+        while True:
+            ws = re.match(r"\s*", text[pos:])
+            pos += ws.end()
+            if text.startswith("NULL", pos):
+                args.append(None)
+                pos += 4
+            else:
+                parts = []
+                while True:
+                    lm = re.match(r"\s*(%s)" % lit, text[pos:])
+                    if not lm:
+                        break
+                    parts.append(ast.literal_eval(lm.group(1)))
+                    pos += lm.end()
+                if not parts:
+                    break
+                args.append("".join(parts))
+            cm = re.match(r"\s*,", text[pos:])
+            if not cm:
+                break
+            pos += cm.end()
+        if args:
+            calls.append(args)
+    return calls
+
+
+REAL_CONFIGS = [
+    ("sso", "[default]\nregion = us-west-2\noutput = json\n\n"
+     "[profile dev]\nsso_session = my-sso\nsso_account_id = 123456789012\n"
+     "sso_role_name = ReadOnly\nregion = us-east-1\n\n"
+     "[sso-session my-sso]\nsso_region = us-east-1\n"
+     "sso_start_url = https://my-sso-portal.awsapps.com/start\n"
+     "sso_registration_scopes = sso:account:access\n", ""),
+    ("assume-role-chain", "[profile base]\nregion = us-west-2\n\n"
+     "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\n"
+     "source_profile = base\nrole_session_name = gls\nduration_seconds = 3600\n"
+     "external_id = ext-1\n\n[profile loop-a]\nrole_arn = arn:aws:iam::1:role/a\n"
+     "source_profile = loop-b\n[profile loop-b]\nrole_arn = arn:aws:iam::1:role/b\n"
+     "source_profile = loop-a\n",
+     "[base]\naws_access_key_id = AKIDEXAMPLE\n"
+     "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n"),
+    ("services-nested", "[default]\nservices = local\nregion = us-west-2\n"
+     "s3 =\n  max_concurrent_requests = 20\n  addressing_style = path\n\n"
+     "[services local]\ngameliftstreams =\n  endpoint_url = http://127.0.0.1:9000\n"
+     "sts =\n  endpoint_url = http://127.0.0.1:9001\n", ""),
+    ("credential-process", "[profile proc]\n"
+     "credential_process = /usr/bin/printf '{\"Version\": 1}'\n"
+     "[profile src]\nrole_arn = arn:aws:iam::1:role/r\ncredential_source = Ec2InstanceMetadata\n"
+     "[profile web]\nrole_arn = arn:aws:iam::1:role/w\nweb_identity_token_file = /tmp/token\n",
+     "[default]\naws_access_key_id=AKIDEXAMPLE\naws_secret_access_key=secret\n"
+     "aws_session_token=token\n"),
+    ("imds", "[default]\nec2_metadata_service_endpoint_mode = IPv6\n"
+     "metadata_service_timeout = 2\nmetadata_service_num_attempts = 3\n"
+     "[DEFAULT]\nregion = eu-west-1\n", ""),
+]
+ENVS = ["", "AWS_EC2_METADATA_DISABLED=true\n",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/x\n"
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN=tok\n",
+        "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/t\nAWS_ROLE_ARN=arn:aws:iam::1:role/r\n",
+        "AWS_ACCESS_KEY_ID=AKIDEXAMPLE\n"]
+
+
+@target
+def awsconfig():
+    text = open(os.path.join(ROOT, "test", "test_awsconfig.c")).read()
+    n = 0
+    for fn in ("load", "expect_error"):
+        for args in c_string_args(text, fn):
+            config = args[0] or ""
+            creds = (args[1] or "") if fn == "load" and len(args) > 1 else ""
+            put("awsconfig", "test-%s-%02d" % (fn, n), fields(ENVS[n % len(ENVS)], config, creds))
+            n += 1
+    for i, (name, config, creds) in enumerate(REAL_CONFIGS):
+        for j, env in enumerate(ENVS):
+            put("awsconfig", "%s-env%d" % (name, j), fields(env, config, creds))
+
+
+if __name__ == "__main__":
+    for fn in TARGETS:
+        if not sys.argv[1:] or fn.__name__ in sys.argv[1:]:
+            fn()

@@ -166,6 +166,66 @@ def awsconfig():
             put("awsconfig", "%s-env%d" % (name, j), fields(env, config, creds))
 
 
+# ---------------------------------------------------------------- creds
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+
+def sts_reply(action, extra=""):
+    return ('<%sResponse xmlns="%s">\n  <%sResult>\n%s    <AssumedRoleUser>\n'
+            '      <AssumedRoleId>AROA3XFRBF535PLBIFPI4:gls</AssumedRoleId>\n'
+            '      <Arn>arn:aws:sts::123456789012:assumed-role/demo/gls</Arn>\n'
+            '    </AssumedRoleUser>\n    <Credentials>\n'
+            '      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n'
+            '      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n'
+            '      <SessionToken>AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQW'
+            '</SessionToken>\n      <Expiration>2026-12-02T15:00:00Z</Expiration>\n'
+            '    </Credentials>\n    <PackedPolicySize>6</PackedPolicySize>\n  </%sResult>\n'
+            '  <ResponseMetadata>\n    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7'
+            '</RequestId>\n  </ResponseMetadata>\n</%sResponse>\n' % (action, STS_NS, action, extra,
+                                                                      action, action))
+
+
+@target
+def creds():
+    key = {"AccessKeyId": "ASIAIOSFODNN7EXAMPLE",
+           "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"}
+    proc = dict(key, Version=1, SessionToken="process+token", Expiration="2026-12-02T15:00:00Z")
+    container = dict(key, Token="container+token", Expiration="2026-12-02T15:00:00.123+01:00",
+                     AccountId="123456789012", RoleArn="arn:aws:iam::123456789012:role/demo")
+    imds = dict(key, Code="Success", LastUpdated="2026-12-02T13:00:00Z", Type="AWS-HMAC",
+                Token="imds+token", Expiration="2026-12-02T19:00:00Z")
+    seeds = {
+        "process": (0, json.dumps(proc)),
+        "process-static": (0, json.dumps(dict(key, Version=1))),
+        "process-v2": (0, json.dumps(dict(proc, Version=2))),
+        "process-no-secret": (0, json.dumps({"Version": 1, "AccessKeyId": "AKID"})),
+        "process-bad-expiration": (0, json.dumps(dict(proc, Expiration="tomorrow"))),
+        "process-not-json": (0, "token expired, run aws sso login"),
+        "container": (1, json.dumps(container)),
+        "container-no-token": (1, json.dumps(key)),
+        "container-array": (1, "[1, 2]"),
+        "imds": (2, json.dumps(imds)),
+        "imds-failure": (2, json.dumps({"Code": "AssumeRoleUnauthorizedAccess",
+                                        "Message": "EC2 cannot assume the role"})),
+        "imds-no-expiration": (2, json.dumps(dict(imds, Expiration=None))),
+    }
+    for name, (kind, text) in seeds.items():
+        put("creds", name, bytes([kind, 0]) + text.encode())
+    put("creds", "sts-assume-role", bytes([3, 0]) + sts_reply("AssumeRole").encode())
+    put("creds", "sts-web-identity", bytes([3, 0]) + sts_reply(
+        "AssumeRoleWithWebIdentity",
+        "    <SubjectFromWebIdentityToken>system:serviceaccount:default:gls"
+        "</SubjectFromWebIdentityToken>\n    <Audience>sts.amazonaws.com</Audience>\n"
+        "    <Provider>oidc.example.com</Provider>\n").encode())
+    put("creds", "sts-error", bytes([3, 2]) + (
+        '<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>Sender</Type>\n'
+        '    <Code>AccessDenied</Code>\n    <Message>User: arn:aws:iam::123456789012:user/x is '
+        'not authorized to perform: sts:AssumeRole</Message>\n  </Error>\n'
+        '  <RequestId>4f4b3c28-1b2c-4d5e-8f90-0a1b2c3d4e5f</RequestId>\n</ErrorResponse>\n'
+        % STS_NS).encode())
+    put("creds", "sts-doctype", bytes([3, 0]) + b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n<x>&a;</x>')
+
+
 if __name__ == "__main__":
     for fn in TARGETS:
         if not sys.argv[1:] or fn.__name__ in sys.argv[1:]:

@@ -137,6 +137,15 @@ static int parse_expiration(const char *s, int64_t *out) {
   return 0;
 }
 
+/* A bad Expiration in a message: shown only when it is short and made of
+ * what timestamps are made of, so that a reply whose members are mixed up
+ * (a token where the time should be) does not put a secret in the message. */
+static void add_expiration(gls_buf *b, const char *exp) {
+  size_t n = strlen(exp);
+  if (n <= 40 && strspn(exp, "0123456789-:.+TZtz ") == n) gls_buf_printf(b, "\"%s\"", exp);
+  else gls_buf_printf(b, "(%zu bytes, not shown)", n);
+}
+
 /* A JSON string member, or NULL. */
 static const char *jstr(json_t *o, const char *k) {
   json_t *v = json_object_get(o, k);
@@ -220,7 +229,11 @@ static gls_status creds_reply(int kind, const char *what, json_t *root, gls_cred
   else if (missing && kind == GLS_CREDS_REPLY_IMDS)
     gls_buf_printf(why, "the credentials of %.200s have no %s", what ? what : "the role", missing);
   else if (missing) gls_buf_printf(why, "the reply has no %s", missing);
-  else if (bad_exp) gls_buf_printf(why, "Expiration \"%.64s\" is not an RFC 3339 timestamp", bad_exp);
+  else if (bad_exp) {
+    gls_buf_adds(why, "Expiration ");
+    add_expiration(why, bad_exp);
+    gls_buf_adds(why, " is not an RFC 3339 timestamp");
+  }
   else gls_buf_adds(why, "out of memory");
   return st;
 }
@@ -723,8 +736,9 @@ gls_status gls_creds_parse_sts(const char *what, long http_status, const char *b
     gls_buf_printf(err, "%s: the reply has no Credentials/%s", what, missing);
     st = GLS_E_BAD_RESPONSE;
   } else if (parse_expiration(x.v[X_EXPIRATION], &t.expiration)) {
-    gls_buf_printf(err, "%s: the reply's Expiration \"%.64s\" is not an ISO 8601 timestamp", what,
-                   x.v[X_EXPIRATION]);
+    gls_buf_printf(err, "%s: the reply's Expiration ", what);
+    add_expiration(err, x.v[X_EXPIRATION]);
+    gls_buf_adds(err, " is not an ISO 8601 timestamp");
     st = GLS_E_BAD_RESPONSE;
   } else {
     t.access_key_id = x.v[X_AKID];

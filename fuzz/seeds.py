@@ -226,6 +226,43 @@ def creds():
     put("creds", "sts-doctype", bytes([3, 0]) + b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n<x>&a;</x>')
 
 
+# ---------------------------------------------------------------- serve
+def http_text(method, target, headers, body):
+    head = "%s %s\n" % (method, target) + "".join("%s: %s\n" % h for h in headers)
+    return head + "\n" + body
+
+
+@target
+def serve():
+    offer = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    tok = "Zq3mN8sVb1xT0kPqR7uW2yE5aD4fG6hJ9cL0oI1uY2t"
+    js = [("Content-Type", "application/json"), ("X-Gls-Client-Id", "player-42")]
+    reqs = {
+        "start": ("POST", "/v1/sessions", json.dumps({
+            "SignalRequest": offer, "Identifier": "sg-1AB2C3De4",
+            "ApplicationIdentifier": "a-9ZY8X7Wv6", "UserId": "player-42",
+            "ConnectionTimeoutSeconds": 120})),
+        "start-minimal": ("POST", "/v1/sessions", json.dumps({"SignalRequest": offer})),
+        "start-wrong-method": ("GET", "/v1/sessions", ""),
+        "answer": ("GET", "/v1/sessions/%s/answer?wait=20" % tok, ""),
+        "answer-bad-wait": ("GET", "/v1/sessions/%s/answer?x=1&wait=-1" % tok, ""),
+        "reconnect": ("POST", "/v1/sessions/%s/reconnect" % tok, json.dumps({"SignalRequest": offer})),
+        "terminate": ("DELETE", "/v1/sessions/%s" % tok, ""),
+        "api-create": ("POST", "/api/CreateStreamSession", json.dumps({
+            "SignalRequest": offer, "StreamGroupId": "sg-1AB2C3De4", "AppIdentifier": "a-9ZY8X7Wv6"})),
+        "api-signal": ("POST", "/api/GetSignalResponse", json.dumps({"Token": tok})),
+        "api-reconnect": ("POST", "/api/ReconnectStreamSession", json.dumps({"Token": tok, "SignalRequest": offer})),
+        "api-destroy": ("POST", "/api/DestroyStreamSession", json.dumps({"Token": tok})),
+        "healthz": ("GET", "/healthz", ""),
+        "metrics": ("GET", "/metrics", ""),
+        "unknown": ("PUT", "/v2/x", "{}"),
+        "bad-json": ("POST", "/v1/sessions", '{"SignalRequest": "v=0", '),
+        "array-body": ("POST", "/api/GetSignalResponse", "[1,2,3]"),
+    }
+    for i, (name, (m, t, b)) in enumerate(sorted(reqs.items())):
+        put("serve", name, bytes([i % 6]) + http_text(m, t, js, b).encode())
+
+
 if __name__ == "__main__":
     for fn in TARGETS:
         if not sys.argv[1:] or fn.__name__ in sys.argv[1:]:

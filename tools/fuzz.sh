@@ -37,6 +37,8 @@ for n in $names; do
   dict=
   [ -f "fuzz/dict/$n.dict" ] && dict="-dict=fuzz/dict/$n.dict"
   t0=$(date +%s)
+  # a smaller ASan quarantine keeps long runs well under the RSS limit
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=64}"
   # shellcheck disable=SC2086
   "$bin" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$w/" $dict $dirs >"$w/log" 2>&1

@@ -13,6 +13,7 @@ GLS_API int luaopen_gameliftstreams_core(lua_State *L) {
   gls_l_util_open(L);
   gls_l_httpd_open(L);
   gls_l_emuwire_open(L);
+  gls_l_json_open(L);
   lua_pushliteral(L, GLS_VERSION);
   lua_setfield(L, -2, "_VERSION");
   return 1;

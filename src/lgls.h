@@ -27,6 +27,10 @@ void gls_l_httpd_open(lua_State *L);
  * one per-state context as an upvalue (lgls_emuwire.c). */
 void gls_l_emuwire_open(lua_State *L);
 
+/* Registers core.json_decode (jansson, order-keeping) into the table on top
+ * (lgls_json.c; the Lua half is gameliftstreams.json). */
+void gls_l_json_open(lua_State *L);
+
 /* Message handler for lua_pcall: the error as a string with a traceback
  * appended (lgls_util.c). Callbacks into Lua from C go through it. */
 int gls_l_msghandler(lua_State *L);

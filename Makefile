@@ -124,7 +124,7 @@ $(PC_FILE): Makefile $(B)/gen/pc.vars
 # Debian packages the project needs; installed only when run as root and
 # something is missing.
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv awscli wrk faketime clang libclang-rt-14-dev
+              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv awscli wrk faketime lua-yaml tmux clang libclang-rt-14-dev
 deps:
 	@sh tools/deps.sh $(DEBIAN_PKGS)
 

@@ -22,6 +22,7 @@ glsrun, a Lua interpreter with all of it built in.
 -- with `apt-get install lua-cjson`, or elsewhere `luarocks install lua-cjson`.
 dependencies = {
   "lua >= 5.4, < 5.5",
+  "lyaml",  -- yaml and yaml-stream output of glsrun OPERATION (gameliftstreams.clioutput)
 }
 -- CURL is probed by its library, not by curl/curl.h: Debian's multiarch
 -- layout keeps that header in /usr/include/<triplet>/, where luarocks 3.8

@@ -81,6 +81,7 @@ gls_status gls_client_create(gls_client **out) {
   c->connect_timeout_ms = 60000;
   c->read_timeout_ms = 60000;
   c->verify_ssl = 1;
+  c->param_validation = 1;
   c->max_attempts = 3;
   c->max_response = 16L * 1024 * 1024;
   c->retry_base_ms = 1000;
@@ -180,6 +181,7 @@ gls_status gls_client_setopt_long(gls_client *c, gls_option opt, long v) {
   case GLS_OPT_RETRY_BASE_MS: name = "retry_base_delay"; slot = &c->retry_base_ms; hi = 60000; break;
   case GLS_OPT_TIME_OFFSET_S: name = "time_offset"; slot = &c->time_offset; lo = -86400 * 365; hi = 86400 * 365; break;
   case GLS_OPT_DRY_RUN: name = "dry_run"; slot = &c->dry_run; hi = 1; break;
+  case GLS_OPT_PARAM_VALIDATION: name = "param_validation"; slot = &c->param_validation; hi = 1; break;
   case GLS_OPT_USE_FIPS_ENDPOINT: name = "use_fips_endpoint"; slot = &c->use_fips; lo = -1; hi = 1; break;
   default:
     gls_client_seterr(c, "option %d does not take an integer", (int)opt);
@@ -691,7 +693,7 @@ gls_request *gls_request_new(gls_client *c, const char *operation, const char *i
   }
   if ((*st = gls_resolve(c, q->result)) != GLS_OK) return q;
   gls_buf err = {0};
-  *st = gls_prepare(c->regexes, op, input ? input : "", input ? input_len : 0, c->r_base_path,
+  *st = gls_prepare(c->param_validation ? c->regexes : NULL, op, input ? input : "", input ? input_len : 0, c->r_base_path,
                     &q->prep, &err);
   if (*st != GLS_OK)
     gls_result_fail(q->result, *st, *st == GLS_E_PARAM_VALIDATION ? "ParamValidation" : "InvalidInput",

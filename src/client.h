@@ -34,7 +34,7 @@ struct gls_client {
   char *region, *endpoint_url, *access_key_id, *secret_access_key, *session_token;
   char *ca_bundle, *ua_extra, *profile;
   long connect_timeout_ms, read_timeout_ms, verify_ssl, max_attempts, max_response;
-  long no_sign, retry_base_ms, time_offset, dry_run, use_fips;
+  long no_sign, retry_base_ms, time_offset, dry_run, use_fips, param_validation;
   int retry_mode;             /* GLS_RETRY_*, or -1: from the environment/profile */
   unsigned set;               /* SET_* bits: options given explicitly */
   gls_getenv_fn getenv_fn;

@@ -116,6 +116,10 @@ typedef enum gls_option {
   GLS_OPT_DRY_RUN,             /* 1 = calls sign and build the request but do not
                                   send it; the result's JSON is the request:
                                   {"method","url","headers":[[n,v],...],"body"} */
+  GLS_OPT_PARAM_VALIDATION,    /* 1 (default) = check the input against the model
+                                  before sending; 0 = send it as given (botocore's
+                                  parameter_validation=False: the AWS CLI driver
+                                  checks what botocore checks itself) */
   GLS_OPT_LAST
 } gls_option;
 

@@ -222,7 +222,8 @@ typedef struct gls_prepared {
  * and builds the request. base_path is the endpoint URL's path (borrowed, may
  * be NULL). On failure err holds a message naming each member and rule and
  * the status is GLS_E_INVALID_ARGUMENT (not JSON / not an object),
- * GLS_E_PARAM_VALIDATION, GLS_E_NOMEM or GLS_E_CRYPTO. */
+ * GLS_E_PARAM_VALIDATION, GLS_E_NOMEM or GLS_E_CRYPTO. pat NULL: no
+ * validation (GLS_OPT_PARAM_VALIDATION 0), the input is built as given. */
 gls_status gls_prepare(gls_regexes *pat, const gls_operation *op, const char *input,
                        size_t input_len, const char *base_path, gls_prepared *out,
                        gls_buf *err);

@@ -14,7 +14,8 @@
  * exits: each step returns a status and main() turns it into the exit code.
  *
  * Exit codes (DESIGN.md, glsrun): 0 success, 1 a script error (as lua(1)),
- * 130 interrupted, 252 a bad command line.
+ * 130 interrupted, 252 a bad command line; OPERATION also 253, 254, 255
+ * as the AWS CLI.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #define EXIT_SCRIPT_ERROR 1
 #define EXIT_INTERRUPTED 130
 #define EXIT_USAGE 252
+#define EXIT_GENERAL 255
 
 #define LUA_INIT_VAR "LUA_INIT"
 #define LUA_INITVARVERSION LUA_INIT_VAR LUA_VERSUFFIX
@@ -179,11 +181,12 @@ static void print_help(FILE *f) {
     "           [--profile P] [--stream-group ID] [--application ID] [--max-body BYTES]\n"
     "                            the reconnect front, driven by POLICY.lua; first line\n"
     "                            \"listening on URL\"; stops on SIGINT/SIGTERM\n"
-    "Commands not available in this version (they come later):\n"
-    "  OPERATION [OPTIONS]       as `aws gameliftstreams OPERATION`\n"
+    "  OPERATION [OPTIONS]       as `aws gameliftstreams OPERATION` of the AWS CLI v2\n"
     "  wait WAITER [OPTIONS]     as `aws gameliftstreams wait WAITER`\n"
     "\n"
-    "Exit status: 0 success, 1 script error, 130 interrupted, 252 bad command line.\n");
+    "Exit status: 0 success, 1 script error, 130 interrupted, 252 bad command line;\n"
+    "for OPERATION also 253 bad configuration or credentials, 254 a service error,\n"
+    "255 anything else.\n");
   fflush(f);
 }
 
@@ -216,6 +219,8 @@ static int collectargs(char **argv, int argc, int *first) {
           *first = i + 1;
           return args;
         }
+        /* `glsrun --cli-auto-prompt [...]`: the CLI asks for the operation */
+        if (strcmp(a, "--cli-auto-prompt") == 0) return args;
         if (strcmp(a, "--help") == 0) args |= HAS_H;
         else if (strcmp(a, "--version") == 0) args |= HAS_V;
         else return HAS_ERROR;
@@ -370,19 +375,55 @@ static int run_server_command(lua_State *L, const char *module, char **argv, int
   return code;
 }
 
-static int command_error(const char *cmd) {
-  if (strcmp(cmd, "wait") == 0)
-    print_usage_error("the command '%s' is not available in this version", cmd);
-  else
-    print_usage_error("'%s' is neither a script nor a command available in this "
-                      "version (API operations come later; for a script without an "
-                      "extension write ./NAME)", cmd);
-  return EXIT_USAGE;
+/* `glsrun OPERATION ...` and `glsrun wait WAITER ...`: gameliftstreams.cli's
+ * main(argv) answers as `aws gameliftstreams ...` does and returns the exit
+ * code (DESIGN.md). SIGINT raises "interrupted!" as for scripts; main turns
+ * it into 130. */
+static int run_cli_command(lua_State *L, char **argv, int argc) {
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "gameliftstreams.cli");
+  int status = docall(L, 1, 1);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "main");
+    lua_createtable(L, argc, 0);
+    for (int i = 0; i < argc; i++) {
+      lua_pushstring(L, argv[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    status = docall(L, 1, 1);
+  }
+  if (status != LUA_OK) {
+    report(L, status);
+    return failure_code(L) == EXIT_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_GENERAL;
+  }
+  return lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_GENERAL;
+}
+
+/* Whether arg is one of the AWS CLI's global options (awscli/data/cli.json):
+ * `glsrun --region R OPERATION ...` is then a CLI command line, as
+ * `aws --region R gameliftstreams OPERATION ...`. */
+static int is_cli_global(const char *arg) {
+  static const char *const globals[] = {
+    "--debug", "--endpoint-url", "--no-verify-ssl", "--no-paginate", "--output", "--query",
+    "--profile", "--region", "--color", "--no-sign-request", "--ca-bundle",
+    "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format", "--no-cli-pager",
+    "--cli-auto-prompt", "--no-cli-auto-prompt", NULL};
+  size_t n = strcspn(arg, "=");
+  for (int i = 0; globals[i]; i++)
+    if (strlen(globals[i]) == n && strncmp(globals[i], arg, n) == 0) return 1;
+  return 0;
 }
 
 /* Everything, in protected mode; returns the exit code. */
 static int run(lua_State *L, int argc, char **argv) {
   int script;
+  if (argc > 1 && is_cli_global(argv[1])) {
+    luaL_openlibs(L);
+    gls_l_preload(L);
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    return run_cli_command(L, argv + 1, argc - 1);
+  }
   int args = collectargs(argv, argc, &script);
   luaL_checkversion(L);
   if (args == HAS_ERROR) {
@@ -399,11 +440,11 @@ static int run(lua_State *L, int argc, char **argv) {
   }
   if (script < argc && !is_script(argv, script)) {
     const char *module = server_module(argv[script]);
-    if (module == NULL) return command_error(argv[script]);
     luaL_openlibs(L);
     gls_l_preload(L);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
+    if (module == NULL) return run_cli_command(L, argv + script, argc - script);
     return run_server_command(L, module, argv + script + 1, argc - script - 1);
   }
   if (args & HAS_V) print_version();

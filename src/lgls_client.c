@@ -98,7 +98,7 @@ static const char *const KNOWN[] = {
   "region", "endpoint_url", "credentials", "retry_mode", "max_attempts", "connect_timeout",
   "read_timeout", "verify_ssl", "ca_bundle", "no_sign_request", "max_response_bytes",
   "retry_base_delay", "time_offset", "on_error", "user_agent_extra", "dry_run", "profile",
-  "environment", "use_fips_endpoint", "on_retry", NULL};
+  "environment", "use_fips_endpoint", "on_retry", "param_validation", NULL};
 
 static void set_environment(lua_State *L, lclient *lc, int t);
 static long retry_hook(gls_client *c, const gls_retry_event *ev, void *ud);
@@ -150,6 +150,7 @@ static int l_client(lua_State *L) {
   set_b(L, lc, GLS_OPT_VERIFY_SSL, "verify_ssl", 1);
   set_b(L, lc, GLS_OPT_NO_SIGN_REQUEST, "no_sign_request", 1);
   set_b(L, lc, GLS_OPT_DRY_RUN, "dry_run", 1);
+  set_b(L, lc, GLS_OPT_PARAM_VALIDATION, "param_validation", 1);
   if (opt_field(L, 1, "credentials", LUA_TTABLE)) {
     int t = lua_gettop(L);
     set_s(L, lc, GLS_OPT_ACCESS_KEY_ID, "access_key_id", t);

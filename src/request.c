@@ -316,15 +316,17 @@ gls_status gls_prepare(gls_regexes *pat, const gls_operation *op, const char *in
   gls_status st = GLS_OK;
   json_t *body = NULL;
   if (op->input >= 0) {
-    vctx v = {pat, err, 0};
-    gls_buf_adds(err, "Parameter validation failed:");
-    validate(&v, in, op->input, "");
-    if (v.nerr) {
-      if (v.nerr > 20) gls_buf_printf(err, "\n(and %d more)", v.nerr - 20);
-      json_decref(in);
-      return GLS_E_PARAM_VALIDATION;
+    if (pat) {
+      vctx v = {pat, err, 0};
+      gls_buf_adds(err, "Parameter validation failed:");
+      validate(&v, in, op->input, "");
+      if (v.nerr) {
+        if (v.nerr > 20) gls_buf_printf(err, "\n(and %d more)", v.nerr - 20);
+        json_decref(in);
+        return GLS_E_PARAM_VALIDATION;
+      }
+      gls_buf_reset(err);
     }
-    gls_buf_reset(err);
   } else if (json_object_size(in)) {
     gls_buf_printf(err, "Parameter validation failed:\n%s takes no input", op->name);
     json_decref(in);

@@ -4,8 +4,10 @@
     python3 tools/genmodel.py ../shared/reference/gameliftstreams
 
 Outputs src/model.c (operations, shapes, members, enums, patterns, errors for
-the C core) and lua/gameliftstreams/model.lua (paginators and waiters). Both
-are committed: builds and installs never need the model files. Run it again
+the C core), lua/gameliftstreams/model.lua (paginators and waiters) and
+lua/gameliftstreams/climodel.lua (what `glsrun OPERATION` needs to be the AWS
+CLI: operations and members in model order with their kebab-case names,
+shapes, paginators, waiters, documentation as plain text). All are committed: builds and installs never need the model files. Run it again
 when the service model changes, and commit the result.
 
 Patterns are translated from the model's ECMAScript flavour to POSIX ERE
@@ -13,6 +15,8 @@ Patterns are translated from the model's ECMAScript flavour to POSIX ERE
 and a '-' that follows a range inside [...] moves to the end of the set.
 The translation is checked here against Python's re on sample strings.
 """
+import html
+import html.parser
 import json
 import os
 import re
@@ -30,6 +34,150 @@ def snake(name):
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     return s.lower()
+
+
+def xform(name):
+    """botocore.xform_name(name, "-"): the AWS CLI's kebab-case names."""
+    try:
+        from botocore import xform_name
+        return xform_name(name, "-")
+    except ImportError:
+        return snake(name).replace("_", "-")
+
+
+class _Text(html.parser.HTMLParser):
+    """The model's HTML documentation as plain text: paragraphs separated by
+    blank lines, list items as "* ", everything else as its text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("ul", "ol"):
+            self.depth += 1
+            self.parts.append("\n\n")
+        elif tag == "li":
+            self.parts.append("\n\n" + "  " * (self.depth - 1) + "* ")
+        elif tag == "p" and not (self.parts and self.parts[-1].endswith("* ")):
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("ul", "ol"):
+            self.depth -= 1
+        if tag in ("p", "ul", "ol"):
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        data = re.sub(r"\s+", " ", data)
+        if self.parts and self.parts[-1].endswith("* "):
+            data = data.lstrip()
+        if data:
+            self.parts.append(data)
+
+
+def plain(doc):
+    if not doc:
+        return ""
+    t = _Text()
+    t.feed(doc)
+    t.close()
+    paras = [re.sub(r"(?<=\S) +", " ", p).rstrip() for p in re.split(r"\n\n+", "".join(t.parts))]
+    paras = [p if p.lstrip().startswith("* ") else p.strip() for p in paras]
+    return "\n\n".join(p for p in paras if p)
+
+
+def lua_lit(v, ind=""):
+    """v (None, bool, int, float, str, list, dict of str keys) as a Lua literal."""
+    if v is None:
+        return "nil"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        out = []
+        for ch in v:
+            o = ord(ch)
+            if ch == "\\":
+                out.append("\\\\")
+            elif ch == '"':
+                out.append('\\"')
+            elif ch == "\n":
+                out.append("\\n")
+            elif o < 32 or o == 127:
+                out.append("\\%03d" % o)
+            else:
+                out.append(ch)
+        return '"' + "".join(out) + '"'
+    inner = ind + "  "
+    if isinstance(v, list):
+        if not v:
+            return "{}"
+        if all(not isinstance(x, (list, dict)) for x in v):
+            return "{ " + ", ".join(lua_lit(x) for x in v) + " }"
+        return "{\n" + "".join(inner + lua_lit(x, inner) + ",\n" for x in v) + ind + "}"
+    items = [(k, x) for k, x in v.items() if x is not None]
+    if not items:
+        return "{}"
+    def key(k):
+        return k if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) and k not in LUA_KEYWORDS \
+            else "[" + lua_lit(k) + "]"
+    return "{\n" + "".join(inner + key(k) + " = " + lua_lit(x, inner) + ",\n" for k, x in items) + ind + "}"
+
+
+LUA_KEYWORDS = {"and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+                "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+                "until", "while"}
+
+
+def climodel(model, pag, wai):
+    """The table lua/gameliftstreams/climodel.lua returns."""
+    shapes = {}
+    for n in sorted(model["shapes"]):
+        s = model["shapes"][n]
+        req = set(s.get("required", []))
+        members = None
+        if s["type"] == "structure":
+            members = [{"name": mn, "cli": xform(mn), "shape": mm["shape"], "required": mn in req,
+                        "location": mm.get("location"), "location_name": mm.get("locationName"),
+                        "idempotency_token": mm.get("idempotencyToken") or None,
+                        "doc": plain(mm.get("documentation"))}
+                       for mn, mm in s.get("members", {}).items()]
+        shapes[n] = {"type": s["type"], "members": members,
+                     "member": s.get("member", {}).get("shape"),
+                     "key": s.get("key", {}).get("shape"), "value": s.get("value", {}).get("shape"),
+                     "enum": s.get("enum"), "min": s.get("min"), "max": s.get("max"),
+                     "pattern": s.get("pattern"), "sensitive": bool(s.get("sensitive")),
+                     "exception": bool(s.get("exception")),
+                     "status": s.get("error", {}).get("httpStatusCode") if s.get("exception") else None,
+                     "doc": plain(s.get("documentation"))}
+    ops, by_cli = [], {}
+    for on, o in model["operations"].items():
+        p = pag.get(on)
+        entry = {"name": on, "cli": xform(on),
+                 "input": o.get("input", {}).get("shape"), "output": o.get("output", {}).get("shape"),
+                 "http": {"method": o["http"]["method"], "uri": o["http"]["requestUri"],
+                          "code": o["http"].get("responseCode", 200)},
+                 "paginator": p and {"input_token": p["input_token"], "output_token": p["output_token"],
+                                     "limit_key": p.get("limit_key"), "result_key": p["result_key"]},
+                 "errors": [e["shape"] for e in o.get("errors", [])],
+                 "doc": plain(o.get("documentation"))}
+        ops.append(on)
+        by_cli[entry["cli"]] = entry
+    waiters = {}
+    for wn, w in wai.items():
+        acc = []
+        for a in w["acceptors"]:
+            acc.append({"matcher": a["matcher"], "state": a["state"], "argument": a.get("argument"),
+                        "expected": a["expected"]})
+        waiters[xform(wn)] = {"name": wn, "operation": w["operation"], "delay": w["delay"],
+                              "max_attempts": w["maxAttempts"], "acceptors": acc}
+    meta = model["metadata"]
+    return {"api_version": meta["apiVersion"], "service_full_name": meta.get("serviceFullName"),
+            "operations": ops, "by_cli": by_cli, "shapes": shapes, "waiters": waiters,
+            "doc": plain(model.get("documentation"))}
 
 
 def to_posix(pat):
@@ -244,6 +392,15 @@ def main(refdir):
     lua.append("}\n\nreturn M")
     with open("lua/gameliftstreams/model.lua", "w") as f:
         f.write("\n".join(lua) + "\n")
+
+    cm = climodel(model, pag, wai)
+    with open("lua/gameliftstreams/climodel.lua", "w") as f:
+        f.write("-- gameliftstreams.climodel: the GameLift Streams model as `glsrun OPERATION` reads it\n"
+                "-- (operations and members in model order, kebab-case names, shapes, paginators,\n"
+                "-- waiters, documentation as plain text). API version %s.\n"
+                "-- Written by tools/genmodel.py; do not edit by hand.\n"
+                "-- luacheck: ignore 631\n"
+                "return %s\n" % (meta["apiVersion"], lua_lit(cm)))
 
 
 if __name__ == "__main__":

@@ -263,6 +263,91 @@ def serve():
         put("serve", name, bytes([i % 6]) + http_text(m, t, js, b).encode())
 
 
+# ---------------------------------------------------------------- jmespath
+@target
+def jmespath():
+    cdir = os.path.join(SHARED, "jmespath-compliance")
+    n = 0
+    for name in sorted(os.listdir(cdir)):
+        if not name.endswith(".json") or name == "benchmarks.json":
+            continue
+        for gi, group in enumerate(json.load(open(os.path.join(cdir, name)))):
+            given = json.dumps(group.get("given"), separators=(",", ":"))
+            for ci, case in enumerate(group["cases"]):
+                data = case["expression"].encode() + b"\0" + given.encode()
+                if len(data) > 2000:
+                    continue
+                put("jmespath", "%s-%d-%d" % (name[:-5], gi, ci), data)
+                n += 1
+
+
+# ---------------------------------------------------------------- cli
+@target
+def cli():
+    offer = "v=0 o=- 1 2 IN IP4 127.0.0.1"
+    lines = {
+        "get-stream-group": ["get-stream-group", "--identifier", "sg-1AB2C3De4"],
+        "get-stream-group-arn": ["get-stream-group", "--identifier",
+                                 "arn:aws:gameliftstreams:us-west-2:123456789012:streamgroup/sg-1AB2C3De4",
+                                 "--output", "text"],
+        "list-paging": ["list-stream-groups", "--max-items", "3", "--page-size", "2",
+                        "--starting-token", "eyJOZXh0VG9rZW4iOiBudWxsfQ=="],
+        "list-no-paginate": ["list-stream-groups", "--no-paginate", "--max-results", "2", "--output", "table"],
+        "query": ["list-stream-sessions", "--identifier", "sg-1AB2C3De4", "--query",
+                  "Items[?Status=='ACTIVE'].{arn: Arn, user: UserId} | sort_by(@, &arn)[:2]", "--output", "yaml"],
+        "connection": ["create-stream-session-connection", "--identifier", "sg-1AB2C3De4",
+                       "--stream-session-identifier", "ABC123def4567", "--signal-request", offer],
+        "start-shorthand": ["start-stream-session", "--identifier", "sg-1AB2C3De4", "--protocol", "WebRTC",
+                            "--application-identifier", "a-9ZY8X7Wv6", "--signal-request", offer,
+                            "--locations", "us-east-1", "us-west-2",
+                            "--performance-stats-configuration", "SharedWithClient=true",
+                            "--additional-environment-variables", "A=1,B=two",
+                            "--connection-timeout-seconds", "120"],
+        "create-group-json": ["create-stream-group", "--description", "EU players", "--stream-class",
+                              "gen4n_high", "--location-configurations",
+                              '[{"LocationName":"eu-central-1","AlwaysOnCapacity":1}]',
+                              "--tags", '{"team":"net"}'],
+        "create-app": ["create-application", "--description", "game", "--runtime-environment",
+                       "Type=PROTON,Version=20241007", "--executable-path", "bin/game.exe",
+                       "--application-source-uri", "s3://bucket/game/", "--application-log-paths",
+                       "logs/", "crash/"],
+        "url": ["create-stream-url", "--identifier", "sg-1AB2C3De4", "--application-identifier",
+                "a-9ZY8X7Wv6", "--protocol", "WebRTC", "--display-configuration",
+                "Resolution={Width=1920,Height=1080}", "--additional-launch-args", "-fullscreen",
+                "--usage-limit", "3"],
+        "input-file": ["get-stream-session", "--cli-input-json", "file:///fuzz/data"],
+        "input-yaml": ["get-stream-session", "--cli-input-yaml", "file:///fuzz/data"],
+        "skeleton": ["start-stream-session", "--generate-cli-skeleton", "input"],
+        "skeleton-yaml": ["create-stream-url", "--generate-cli-skeleton", "yaml-input"],
+        "skeleton-output": ["get-stream-group", "--generate-cli-skeleton", "output"],
+        "wait": ["wait", "stream-session-active", "--identifier", "sg-1AB2C3De4",
+                 "--stream-session-identifier", "ABC123def4567"],
+        "help": ["create-stream-session-connection", "help"],
+        "top-help": ["help"],
+        "debug-globals": ["--debug", "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:9000",
+                          "--no-verify-ssl", "--cli-read-timeout", "5", "--color", "off",
+                          "get-application", "--identifier", "a-9ZY8X7Wv6"],
+        "no-sign": ["--no-sign-request", "list-applications", "--max-items", "1"],
+        "bad-option": ["get-stream-group", "--identifer", "sg-1"],
+        "blob-format": ["--cli-binary-format", "raw-in-base64-out", "tag-resource", "--resource-arn",
+                        "arn:aws:gameliftstreams:us-west-2:123456789012:streamgroup/sg-1AB2C3De4",
+                        "--tags", "a=b,c=d"],
+        "export": ["export-stream-session-files", "--identifier", "sg-1AB2C3De4",
+                   "--stream-session-identifier", "ABC123def4567", "--output-uri", "s3://b/x.zip"],
+        "list-by-account": ["list-stream-sessions-by-account", "--status", "ACTIVE",
+                            "--export-files-status", "SUCCEEDED", "--query", "length(Items)"],
+    }
+    files = {
+        "input-file": '{"Identifier": "sg-1AB2C3De4", "StreamSessionIdentifier": "ABC123def4567"}',
+        "input-yaml": "Identifier: sg-1AB2C3De4\nStreamSessionIdentifier: ABC123def4567\n",
+    }
+    for name, argv in lines.items():
+        data = "\n".join(argv).encode()
+        if name in files:
+            data += b"\0" + files[name].encode()
+        put("cli", name, data)
+
+
 if __name__ == "__main__":
     for fn in TARGETS:
         if not sys.argv[1:] or fn.__name__ in sys.argv[1:]:

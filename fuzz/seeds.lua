@@ -2,7 +2,8 @@
 -- for each operation (spec/support/sample_inputs.lua, dry_run), and the reply
 -- the emulator sends it. Writes fuzz/corpus/emulator (the Lua target's
 -- format), fuzz/corpus/emuwire and fuzz/corpus/reply (the C targets'
--- formats, see fuzz/emuwire.c and fuzz/reply.c).
+-- formats, see fuzz/emuwire.c and fuzz/reply.c) and fuzz/corpus/prepare (the
+-- sample inputs themselves, fuzz/prepare.c).
 --
 -- Run from the repository root: build/glsrun fuzz/seeds.lua
 local gls = require "gameliftstreams"
@@ -84,6 +85,7 @@ for _, op in ipairs(names) do
     local k = h[1]:lower()
     if k == "content-type" then headers[#headers + 1] = { h[1], h[2] } end
   end
+  put("prepare", op, string.char(OP_INDEX[op]) .. cjson.encode(samples[op]))
   put("emulator", op, "\0" .. http_text(out.method, path .. (query ~= "" and "?" .. query or ""), headers, out.body))
   put("emuwire", op, emuwire_seed(1, out.method, path, query, headers, out.body))
   local status, rh, rbody = handle(out.method, path, query, headers, out.body)

@@ -43,7 +43,8 @@ local function fake_runtime(mode)
       bug("start without an offer")
     end
     if type(client) ~= "table" then bug("start without a requester") end
-    return finish(cb, { token = "tok-" .. ("a"):rep(40), session = "arn:aws:gameliftstreams:us-west-2:1:streamsession/sg-1/s" })
+    return finish(cb, { token = "tok-" .. ("a"):rep(40),
+                        session = "arn:aws:gameliftstreams:us-west-2:1:streamsession/sg-1/s" })
   end
   function rt.answer(_, token, wait, cb)
     check_token(token)

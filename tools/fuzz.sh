@@ -10,11 +10,15 @@
 #   NAME: runs=N seconds=S findings=F
 # appends it (tab-separated, with the date) to build/fuzz/work/runs.tsv, and
 # exits 1 when any target had a finding.
+#
+# tools/fuzz.sh --replay [TARGET...] - no fuzzing: each target runs every
+# input of its seeds and regressions once (libFuzzer given files), one TAP
+# line per target ("ok N - fuzz NAME: K inputs"); make check uses it.
 set -u
 B=${B:-build}
 FZ=$B/fuzz
-SECONDS_EACH=${1:-10}
-[ $# -gt 0 ] && shift
+replay=0
+if [ "${1:-}" = --replay ]; then replay=1; shift; SECONDS_EACH=0; else SECONDS_EACH=${1:-10}; [ $# -gt 0 ] && shift; fi
 if [ $# -gt 0 ]; then
   names="$*"
 else
@@ -26,6 +30,29 @@ else
 fi
 mkdir -p "$FZ/work"
 total_findings=0
+if [ "$replay" -eq 1 ]; then
+  i=0
+  for n in $names; do
+    i=$((i + 1))
+    files=$(find "fuzz/corpus/$n" "fuzz/regressions/$n" -type f 2>/dev/null | sort)
+    k=$(printf '%s\n' "$files" | grep -c . | tr -d ' ')
+    log=$FZ/work/$n.replay.log
+    mkdir -p "$FZ/work/$n.replay"
+    # shellcheck disable=SC2086
+    if [ -x "$FZ/$n" ] && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+         "$FZ/$n" -timeout=20 -rss_limit_mb=2048 -artifact_prefix="$FZ/work/$n.replay/" $files \
+         >"$log" 2>&1; then
+      echo "ok $i - fuzz $n: $k inputs"
+    else
+      echo "not ok $i - fuzz $n: $k inputs (log: $log)"
+      grep -a -m1 -A6 -E 'ERROR|fuzz property|finding|cannot load' "$log" | sed 's/^/#   /'
+      total_findings=$((total_findings + 1))
+    fi
+  done
+  echo "1..$i"
+  [ "$total_findings" -eq 0 ]
+  exit
+fi
 for n in $names; do
   bin=$FZ/$n
   if [ ! -x "$bin" ]; then echo "$n: not built (make fuzz-build)"; total_findings=$((total_findings + 1)); continue; fi

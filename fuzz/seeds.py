@@ -348,6 +348,102 @@ def cli():
         put("cli", name, data)
 
 
+# ---------------------------------------------------------------- dictionaries
+def write_dict(name, tokens):
+    d = os.path.join(ROOT, "fuzz", "dict")
+    os.makedirs(d, exist_ok=True)
+    seen, lines = set(), ["# fuzz/dict/%s.dict - written by fuzz/seeds.py" % name]
+    for t in tokens:
+        if t in seen or not t:
+            continue
+        seen.add(t)
+        esc = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c)
+                      for c in t) if all(ord(c) < 256 for c in t) else None
+        if esc is not None:
+            lines.append('"%s"' % esc)
+    with open(os.path.join(d, name + ".dict"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def model_strings():
+    import re
+    text = open(os.path.join(ROOT, "src", "model.c")).read()
+    members = re.findall(r'^  \{"(\w+)", "([\w-]+)", \d+, GLS_LOC_', text, re.M)
+    enums = re.findall(r'^  "([A-Za-z0-9_.-]+)",$', text.split("gls_enum_values[] = {")[1].split("};")[0], re.M)
+    ops = re.findall(r'^  \{"(\w+)", "(\w+)", "(\w+)", "([^"]+)"', text, re.M)
+    return members, enums, ops
+
+
+@target
+def dicts():
+    members, enums, ops = model_strings()
+    model_tokens = [m[0] for m in members] + [m[1] for m in members] + enums
+    model_tokens += ["arn:aws:gameliftstreams:us-west-2:123456789012:streamgroup/", "sg-1AB2C3De4",
+                     "a-9ZY8X7Wv6", "arn:aws:gameliftstreams:", ":streamsession/", ":application/",
+                     "arn:aws:iam::123456789012:role/", "s3://", "us-west-2", "ClientToken"]
+    paths = [o[3] for o in ops]
+    write_dict("sigv4", ["%2F", "%3A", "%20", "%25", "/./", "/../", "//", "=", "&", "+", "%",
+                         "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Signature", "x-amz-content-sha256",
+                         "Authorization", "Host", "Content-Type", "UNSIGNED-PAYLOAD", " ", "\t", "\n",
+                         "\xe1\x88\xb4"])
+    write_dict("awsconfig", ["[profile ", "[default]", "[services ", "[sso-session ", "[DEFAULT]",
+                             "region", "role_arn", "source_profile", "credential_source",
+                             "credential_process", "web_identity_token_file", "aws_access_key_id",
+                             "aws_secret_access_key", "aws_session_token", "services", "endpoint_url",
+                             "Environment", "Ec2InstanceMetadata", "EcsContainer", " = ", "\n  ",
+                             "\"", "'", "\\", "#", ";", "AWS_PROFILE=", "AWS_EC2_METADATA_DISABLED=true",
+                             "AWS_CONTAINER_CREDENTIALS_FULL_URI=", "AWS_ROLE_ARN=",
+                             "AWS_WEB_IDENTITY_TOKEN_FILE=", "AWS_ACCESS_KEY_ID=",
+                             "AWS_SECRET_ACCESS_KEY=", "ec2_metadata_service_endpoint_mode", "IPv6"])
+    write_dict("creds", ["\"Version\"", "\"AccessKeyId\"", "\"SecretAccessKey\"", "\"SessionToken\"",
+                         "\"Token\"", "\"Expiration\"", "\"AccountId\"", "\"Code\"", "\"Success\"",
+                         "\"Message\"", "2026-12-02T15:00:00Z", "+01:00", ".123", "<Credentials>",
+                         "</Credentials>", "<AccessKeyId>", "<SecretAccessKey>", "<SessionToken>",
+                         "<Expiration>", "<Arn>", "<ErrorResponse>", "<Error>", "<Code>", "<Message>",
+                         "<RequestId>", "AssumeRoleResult", "<!DOCTYPE", "&amp;", "xmlns:a="])
+    write_dict("reply", ["x-amzn-RequestId: ", "X-Amzn-ErrorType: ", "Date: ", "x-amz-request-id: ",
+                         ":http://internal.amazon.com/coral/com.amazonaws.gameliftstreams/",
+                         "com.amazonaws.gameliftstreams#", "\"__type\"", "\"code\"", "\"Code\"",
+                         "\"message\"", "\"Message\"", "\"errorMessage\"", "ThrottlingException",
+                         "ValidationException", "2026-12-02T15:00:00.5Z"] + model_tokens)
+    write_dict("prepare", model_tokens + ["\\u0000", "\\ud83d\\ude00", "null", "[]", "{}"])
+    write_dict("emuwire", model_tokens + paths + ["%2F", "%3A", "%00", "Authorization",
+                                                  "AWS4-HMAC-SHA256", "Credential=", "SignedHeaders=",
+                                                  "Signature=", "X-Amz-Date", "X-Amz-Algorithm=",
+                                                  "X-Amz-Credential=", "X-Amz-Expires=", "MaxResults=",
+                                                  "NextToken=", "Status="])
+    write_dict("emulator", model_tokens + paths + ["/_emulator/", "faults", "clock", "quotas", "delays",
+                                                   "sessions", "requests", "reset", "connect",
+                                                   "disconnect", "\"advance\"", "\"operation\"",
+                                                   "\"latency_ms\"", "\"drop\"", "\"truncate\"",
+                                                   "\"malformed\"", "\"count\""])
+    write_dict("serve", ["/v1/sessions", "/answer", "/reconnect", "?wait=", "/api/CreateStreamSession",
+                         "/api/GetSignalResponse", "/api/ReconnectStreamSession", "/api/DestroyStreamSession",
+                         "/healthz", "/metrics", "\"SignalRequest\"", "\"Token\"", "\"Identifier\"",
+                         "\"ApplicationIdentifier\"", "\"StreamGroupId\"", "\"AppIdentifier\"",
+                         "\"SGIdentifier\"", "\"UserId\"", "\"ConnectionTimeoutSeconds\"", "null",
+                         "X-Gls-Client-Id: ", "Content-Type: application/json", "POST ", "GET ", "DELETE "])
+    write_dict("jmespath", ["@", "&", "||", "&&", "!", "==", "!=", "<=", ">=", "[?", "[*]", "[]", ".*",
+                            "| ", "`", "'", "\\\"", "{a: b}", "[0:2:-1]", "abs(", "avg(", "ceil(",
+                            "contains(", "ends_with(", "floor(", "join(", "keys(", "length(", "map(",
+                            "max(", "max_by(", "merge(", "min(", "min_by(", "not_null(", "reverse(",
+                            "sort(", "sort_by(", "starts_with(", "sum(", "to_array(", "to_string(",
+                            "to_number(", "type(", "values(", "\\u00e9", "1e400", "-0", "null",
+                            "true", "false"])
+    clitok = ["--query", "--output", "json", "text", "table", "yaml", "yaml-stream", "--region",
+              "--endpoint-url", "--profile", "--debug", "--no-paginate", "--max-items", "--page-size",
+              "--starting-token", "--cli-input-json", "--cli-input-yaml", "--generate-cli-skeleton",
+              "input", "output", "yaml-input", "file:///fuzz/data", "fileb:///fuzz/data", "help", "wait",
+              "--cli-binary-format", "raw-in-base64-out", "--no-sign-request", "--color",
+              "--cli-read-timeout", "={", "}", "[", "]", ",", "=", "Key=", "Value="]
+    import re
+    cm = open(os.path.join(ROOT, "lua", "gameliftstreams", "climodel.lua")).read()
+    clitok += re.findall(r'cli = "([a-z-]+)"', cm)
+    clitok += ["--" + m for m in re.findall(r'\["?([a-z][a-z0-9-]+)"?\] = \{\s*name = "\w+",\s*member', cm)]
+    clitok += ["--" + re.sub(r"(?<!^)(?=[A-Z])", "-", m[0]).lower() for m in members]
+    write_dict("cli", clitok + enums)
+
+
 if __name__ == "__main__":
     for fn in TARGETS:
         if not sys.argv[1:] or fn.__name__ in sys.argv[1:]:

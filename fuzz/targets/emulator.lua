@@ -19,35 +19,12 @@
 local emulator = require "gameliftstreams.emulator"
 local sigv4 = require "gameliftstreams.sigv4"
 local cjson = require "cjson"
+local http = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "lib/http.lua")
 
 local function bug(fmt, ...) error({ bug = fmt:format(...) }, 2) end
 
 local T0 = 1764684000 -- 2025-12-02T14:00:00Z
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-
-local function parse(text)
-  local head, body = text:match("^(.-)\r?\n\r?\n(.*)$")
-  if not head then head, body = text, "" end
-  local first, rest = head:match("^([^\n]*)\n?(.*)$")
-  local method, target = first:match("^(%S+) (%S+)")
-  if not method then method, target = "GET", first end
-  local path, query = target:match("^([^?]*)%??(.*)$")
-  local list = {}
-  for line in rest:gmatch("[^\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.-)\r?$")
-    if k then list[#list + 1] = { k, v } end
-  end
-  return method, path, query, list, body
-end
-
-local function header_map(list)
-  local h = {}
-  for _, p in ipairs(list) do
-    local k = p[1]:lower()
-    h[k] = h[k] and (h[k] .. "," .. p[2]) or p[2]
-  end
-  return h
-end
 
 local function is_json_object(body)
   local ok, v = pcall(cjson.decode, body)
@@ -56,7 +33,7 @@ end
 
 return function(data)
   local mode = (data:byte(1) or 0) % 3
-  local method, path, query, list, body = parse(data:sub(2))
+  local method, path, query, list, body = http.parse(data:sub(2))
   local signature
   if mode == 0 then
     if path:sub(1, 1) ~= "/" then path = "/" .. path end
@@ -74,7 +51,7 @@ return function(data)
   end
   local emu = emulator.new{ clock = "virtual", time_source = function() return T0 end }
   local req = { id = 1, method = method, path = path, query = query, body = body, remote = "127.0.0.1",
-                headers = header_map(list), header_list = list }
+                headers = http.header_map(list), header_list = list }
   local ok, status, headers, rbody = pcall(emu.handle, emu, req)
   if not ok then bug("handle raised: %s", tostring(status)) end
   if status == nil then return end -- deferred (a latency fault): nothing more to see

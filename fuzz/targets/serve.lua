@@ -15,6 +15,7 @@
 -- line holding the request's offer, token or a secret header.
 local serve = require "gameliftstreams.serve"
 local cjson = require "cjson"
+local http = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "lib/http.lua")
 
 local function bug(fmt, ...) error({ bug = fmt:format(...) }, 2) end
 
@@ -68,24 +69,9 @@ end
 
 local function parse(data)
   local mode = MODES[(data:byte(1) or 0) % #MODES + 1]
-  local text = data:sub(2)
-  local head, body = text:match("^(.-)\r?\n\r?\n(.*)$")
-  if not head then head, body = text, "" end
-  local first, rest = head:match("^([^\n]*)\n?(.*)$")
-  local method, target = first:match("^(%S+) (%S+)")
-  if not method then method, target = "GET", first end
-  local path, query = target:match("^([^?]*)%??(.*)$")
-  local headers, list = {}, {}
-  for line in rest:gmatch("[^\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.-)\r?$")
-    if k then
-      list[#list + 1] = { k, v }
-      local lk = k:lower()
-      headers[lk] = headers[lk] and (headers[lk] .. "," .. v) or v
-    end
-  end
+  local method, path, query, list, body = http.parse(data:sub(2))
   return mode, { id = 1, method = method, path = path, query = query, body = body, remote = "127.0.0.1",
-                 headers = headers, header_list = list }
+                 headers = http.header_map(list), header_list = list }
 end
 
 local function check_reply(status, headers, body, where)

@@ -15,6 +15,7 @@
 local core = require "gameliftstreams.core"
 local cjson = require "cjson"
 local model = require "gameliftstreams.model"
+local jmespath = require "gameliftstreams.jmespath"
 
 local M = { _NAME = "gameliftstreams", _VERSION = core._VERSION }
 
@@ -200,20 +201,25 @@ local function camel(name)
   return s
 end
 
--- The waiters of this model test plain member paths ("Status"); the full
--- JMESPath language is not needed for them.
-local function path_value(doc, path)
-  local v = doc
-  for part in path:gmatch("[^.]+") do
-    if type(v) ~= "table" then return nil end
-    v = v[part]
+-- Acceptor arguments are JMESPath expressions, evaluated as botocore does:
+-- "path" compares the result, "pathAll"/"pathAny" every/any element of a
+-- non-empty array result.
+local function path_matches(a, out)
+  if out == nil then return false end
+  local v = jmespath.search(a.argument, out)
+  if a.matcher == "path" then return v == a.expected end
+  if not (type(v) == "table" and jmespath.type(v) == "array" and #v > 0) then return false end
+  for i = 1, #v do
+    local hit = v[i] == a.expected
+    if a.matcher == "pathAny" and hit then return true end
+    if a.matcher == "pathAll" and not hit then return false end
   end
-  return v
+  return a.matcher == "pathAll"
 end
 
 local function matches(a, out, err)
-  if a.matcher == "path" then
-    return out ~= nil and path_value(out, a.argument) == a.expected
+  if a.matcher == "path" or a.matcher == "pathAll" or a.matcher == "pathAny" then
+    return path_matches(a, out)
   elseif a.matcher == "error" then
     if type(a.expected) == "boolean" then return (err ~= nil) == a.expected end
     return err ~= nil and err.code == a.expected

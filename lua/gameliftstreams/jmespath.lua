@@ -15,6 +15,8 @@
 -- jmespath follows Python rather than the specification, so does this
 -- module: true == 1 inside arrays and objects, ordering strings against
 -- numbers is an invalid-type error, functions are checked when called.
+-- Two differences remain: merge() checks all its arguments (Python only the
+-- first), and integers stop at 64 bits (ceil(`1e20`) is a float here).
 --
 -- The parser is a Pratt parser, token for token the one of Python's
 -- jmespath (the same binding powers, so the same trees and the same
@@ -489,11 +491,15 @@ V.slice = function(n, v)
   return out
 end
 
-local function collect(base, right)
+-- right applied to each element of base (those where cond holds, if
+-- given), nulls left out: the body of every projection.
+local function collect(base, right, cond)
   local out, k = new_array(), 0
   for i = 1, #base do
-    local r = visit(right, base[i])
-    if r ~= NULL then k = k + 1; out[k] = r end
+    if not cond or not is_false(visit(cond, base[i])) then
+      local r = visit(right, base[i])
+      if r ~= NULL then k = k + 1; out[k] = r end
+    end
   end
   return out
 end
@@ -513,14 +519,7 @@ end
 V.filter_projection = function(n, v)
   local base = visit(n[1], v)
   if kind(base) ~= "array" then return NULL end
-  local out, k = new_array(), 0
-  for i = 1, #base do
-    if not is_false(visit(n[3], base[i])) then
-      local r = visit(n[2], base[i])
-      if r ~= NULL then k = k + 1; out[k] = r end
-    end
-  end
-  return out
+  return collect(base, n[2], n[3])
 end
 V.flatten = function(n, v)
   local base = visit(n[1], v)
@@ -849,6 +848,10 @@ local function protected(f, ...)
   local ok, res = pcall(f, ...)
   if ok then return res end
   if getmetatable(res) == Error then return nil, res end
+  if type(res) == "string" and res:find("stack overflow", 1, true) then
+    return nil, setmetatable({ code = "invalid-value",
+      message = "expression or value nested too deeply (" .. res .. ")" }, Error)
+  end
   error(res, 0)
 end
 
@@ -882,8 +885,11 @@ function M.search_json(expression, json_text)
   result, err = protected(run, expression, value)
   if err then return nil, err end
   if kind(result) == "expref" then return "null" end
-  return json.encode(result)
+  return protected(json.encode, result)
 end
+
+--- How many compiled expressions the cache holds (at most 512).
+function M.cache_size() return cache_next - cache_first end
 
 --- Parses expression: true, or nil, err (code "syntax").
 function M.compile(expression)

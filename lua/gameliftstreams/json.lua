@@ -174,14 +174,21 @@ end
 
 --- x as Python's repr(float) writes it: the shortest digits that read back
 -- as x, positional when the decimal point falls within 16 digits of them.
+local e_formats, all_e_formats = { "%.14e", "%.15e", "%.16e" }, {}
+for p = 0, 16 do all_e_formats[p + 1] = "%." .. p .. "e" end
+
 local function float_repr(x)
   if x ~= x then return "NaN" end
   if x == math.huge then return "Infinity" end
   if x == -math.huge then return "-Infinity" end
   if x == 0 then return 1 / x < 0 and "-0.0" or "0.0" end
+  -- Any decimal of 15 significant digits or fewer survives the trip through
+  -- a double (DBL_DIG), so when 15 digits read back as x, those digits less
+  -- their trailing zeros are the shortest; else 16, else 17 (always enough).
+  -- Subnormals hold fewer digits: for them, every length from 1 up.
   local s
-  for p = 0, 16 do
-    s = string.format("%." .. p .. "e", x)
+  for _, fmt in ipairs(math.abs(x) < 2.2250738585072014e-308 and all_e_formats or e_formats) do
+    s = fmt:format(x)
     if tonumber(s) == x then break end
   end
   local sign, d1, frac, e = s:match("^(-?)(%d)%.?(%d*)e([-+]%d+)$")
@@ -228,7 +235,9 @@ local function valid_utf8(s)
 end
 
 local function quote(s)
-  return '"' .. valid_utf8(s):gsub('[%z\1-\31"\\]', escapes) .. '"'
+  s = valid_utf8(s)
+  if not s:find('[%z\1-\31"\\]') then return '"' .. s .. '"' end
+  return '"' .. s:gsub('[%z\1-\31"\\]', escapes) .. '"'
 end
 
 -- Python's ensure_ascii=True: everything outside space..~ as \uXXXX
@@ -264,8 +273,9 @@ local function encode_into(v, opts, out, level, seen)
     out[#out + 1] = (opts.ensure_ascii and quote_ascii or quote)(v)
   elseif t == "table" then
     if seen[v] then error("json.encode: circular reference", 0) end
-    local array = M.is_array(v)
-    if not array and not M.is_object(v) then
+    local mt = getmetatable(v)
+    local array = mt == array_mt or mt ~= object_mt and M.is_array(v)
+    if not array and mt ~= object_mt and not M.is_object(v) then
       error("json.encode: a table must be an array (keys 1..n) or an object (string keys)", 0)
     end
     local keys

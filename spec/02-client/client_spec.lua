@@ -214,6 +214,35 @@ describe("client #network", function()
     assert.truthy(client:wait("application_deleted", { Identifier = "a-1" }, { delay = 0 }))
   end)
 
+  it("evaluates acceptor arguments as JMESPath, with pathAll and pathAny", function()
+    if not need() then return end
+    -- a waiter this model lacks, shaped as botocore's waiters-2.json ones are
+    gls.waiters.TestAllActive = { operation = "ListStreamSessions", delay = 0, max_attempts = 5,
+      acceptors = {
+        { matcher = "pathAny", argument = "Items[].Status", state = "failure", expected = "ERROR" },
+        { matcher = "pathAll", argument = "Items[?Status != 'TERMINATED'].Status", state = "success",
+          expected = "ACTIVE" },
+      } }
+    local ok, failure = pcall(function()
+      local function page(...)
+        local items = {}
+        for i, st in ipairs { ... } do items[i] = { Arn = "arn:" .. i, Status = st } end
+        return { status = 200, body = cjson.encode{ Items = items } }
+      end
+      server.enqueue{ page(), page("ACTIVATING", "ACTIVE"), page("ACTIVE", "TERMINATED", "ACTIVE") }
+      local out, err = client:wait("TestAllActive", { Identifier = "sg-1" })
+      assert.is_nil(err)
+      assert.equal(3, #out.Items)           -- an empty list is no pathAll success
+      assert.equal(3, #server.requests())
+      server.enqueue{ page("ACTIVE", "ERROR") }
+      out, err = client:wait("TestAllActive", { Identifier = "sg-1" })
+      assert.is_nil(out)
+      assert.equal("WaiterFailure", err.code)
+    end)
+    gls.waiters.TestAllActive = nil
+    assert(ok, failure)
+  end)
+
   it("keeps many requests in flight on one thread, each answer to its own offer", function()
     if not need() then return end
     local n, done, wrong = 60, 0, 0

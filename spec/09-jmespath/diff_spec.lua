@@ -21,7 +21,9 @@ local function gen_doc(depth)
   elseif r == 2 then return rnd(2) == 1
   elseif r == 3 then return rnd(-5, 10)
   elseif r == 4 then return choose { 0.5, -1.25, 2.0, 1e20, 3.75 }
-  elseif r <= 6 then return choose { "", "a", "foo", "bar", "Foo", "é日", "1", "2.5", " 3 ", "b", "1.0", "1e3", "-0", "1_000", "inf", "0x1" }
+  elseif r <= 6 then
+    return choose { "", "a", "foo", "bar", "Foo", "é日", "1", "2.5", " 3 ", "b", "1.0", "1e3", "-0",
+                    "1_000", "inf", "0x1" }
   elseif r == 7 then return rnd(-3, 3)
   elseif r <= 8 then
     local t = json.array()

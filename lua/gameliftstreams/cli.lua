@@ -58,22 +58,17 @@ M.param_error = param_error
 
 ---------------------------------------------------------------- python-isms
 
---- Python's repr() of a str (the quotes it picks, its escapes).
-local function py_repr(s)
-  local q = (s:find("'", 1, true) and not s:find('"', 1, true)) and '"' or "'"
-  local body = s:gsub("[%z\1-\31\\" .. q .. "\127]", function(c)
-    local map = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", [q] = "\\" .. q }
-    return map[c] or ("\\x%02x"):format(c:byte())
-  end)
-  return q .. body .. q
-end
+-- Python's repr() and str() of JSON values, int() of a word (the cliout
+-- branch's modules, shared with the formatters and argprocess).
+local clioutput = require "gameliftstreams.clioutput"
+local py_repr, py_str = clioutput.pyrepr, clioutput.pystr
 M.py_repr = py_repr
 
 --- int(s) as Python reads it, or nil.
 local function py_int(s)
-  local t = s:match("^%s*([+-]?%d[%d_]*)%s*$")
-  if not t or t:find("__", 1, true) or t:find("_$") then return nil end
-  return math.tointeger(tonumber((t:gsub("_", ""))))
+  local ok, n = pcall(require("gameliftstreams.argvalue").pyint, s)
+  if ok and math.type(n) == "integer" then return n end
+  return nil
 end
 
 local function int_or_fail(s)
@@ -434,6 +429,103 @@ local function argvalue_shape(name)
   return argvalue.resolve(service_shapes.defs, name, service_shapes.cache)
 end
 
+-- Python json.loads's message for text, "" when it parses (a scanner that
+-- finds the first error where Python's does).
+local function python_json_error(text)
+  local pos = 1
+  local function lc(p)
+    local line, col = 1, p
+    for nl in text:sub(1, p - 1):gmatch("()\n") do line = line + 1; col = p - nl end
+    return ("line %d column %d (char %d)"):format(line, col, utf8.len(text:sub(1, p - 1)) or p - 1)
+  end
+  local function err(msg, p) error({ msg = msg .. ": " .. lc(p) }, 0) end
+  local function ws() pos = text:find("[^ \t\n\r]", pos) or #text + 1 end
+  local value
+  local function str()
+    local start = pos
+    pos = pos + 1
+    while true do
+      local c = text:sub(pos, pos)
+      if c == "" then err("Unterminated string starting at", start) end
+      if c == '"' then pos = pos + 1 return end
+      if c == "\\" then
+        local e = text:sub(pos + 1, pos + 1)
+        if e == "u" then
+          if not text:sub(pos + 2, pos + 5):match("^%x%x%x%x$") then err("Invalid \\uXXXX escape", pos + 1) end
+          pos = pos + 6
+        elseif e ~= "" and ('"\\/bfnrt'):find(e, 1, true) then
+          pos = pos + 2
+        else
+          err("Invalid \\escape", pos)
+        end
+      elseif c:byte() < 32 then
+        err("Invalid control character at", pos)
+      else
+        pos = pos + 1
+      end
+    end
+  end
+  function value()
+    ws()
+    local c = text:sub(pos, pos)
+    if c == "{" then
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "}" then pos = pos + 1 return end
+      while true do
+        ws()
+        if text:sub(pos, pos) ~= '"' then err("Expecting property name enclosed in double quotes", pos) end
+        str()
+        ws()
+        if text:sub(pos, pos) ~= ":" then err("Expecting ':' delimiter", pos) end
+        pos = pos + 1
+        value()
+        ws()
+        local d = text:sub(pos, pos)
+        pos = pos + 1
+        if d == "}" then return end
+        if d ~= "," then err("Expecting ',' delimiter", pos - 1) end
+        ws()
+        if text:sub(pos, pos) ~= '"' then err("Expecting property name enclosed in double quotes", pos) end
+      end
+    elseif c == "[" then
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "]" then pos = pos + 1 return end
+      while true do
+        value()
+        ws()
+        local d = text:sub(pos, pos)
+        pos = pos + 1
+        if d == "]" then return end
+        if d ~= "," then err("Expecting ',' delimiter", pos - 1) end
+      end
+    elseif c == '"' then
+      str()
+    else
+      for _, lit in ipairs { "null", "true", "false", "NaN", "Infinity", "-Infinity" } do
+        if text:sub(pos, pos + #lit - 1) == lit then pos = pos + #lit return end
+      end
+      local num = text:match("^-?0", pos) and text:match("^-?0%.?%d*", pos)
+        or text:match("^-?[1-9]%d*%.?%d*", pos)
+      if not num then err("Expecting value", pos) end
+      if num:sub(-1) == "." then num = num:sub(1, -2) end
+      pos = pos + #num
+      local ex = text:match("^[eE][-+]?%d+", pos)
+      if ex then pos = pos + #ex end
+    end
+  end
+  local ok, e = pcall(function()
+    value()
+    ws()
+    if pos <= #text then err("Extra data", pos) end
+  end)
+  if ok then return "" end
+  if type(e) == "table" then return e.msg end
+  return tostring(e)
+end
+M.python_json_error = python_json_error
+
 --- arguments.CLIArgument.add_to_params: paramfile.py's file:// and
 -- fileb://, then argprocess.py's shorthand, JSON and scalar rules (all in
 -- gameliftstreams.argvalue, from the cliout branch).
@@ -445,7 +537,17 @@ local function argument_value(self, a, raw)
   if err then fail(err.rc or RC_PARAM, err.message) end
   local v
   v, err = argvalue.unpack(argvalue_shape(a.member.shape), text or raw, cli)
-  if err then fail(err.rc or RC_PARAM, err.message) end
+  if err then
+    -- json.loads's own words for where the JSON breaks (argvalue's decoder
+    -- words it its own way)
+    local head, received = err.message:match(
+      "^(Error parsing parameter '[^']*': Invalid JSON: ).-\nJSON received: (.*)$")
+    if head then
+      local why = python_json_error(received)
+      if why ~= "" then fail(RC_PARAM, head .. why .. "\nJSON received: " .. received) end
+    end
+    fail(err.rc or RC_PARAM, err.message)
+  end
   return v
 end
 M.argument_value = argument_value
@@ -474,40 +576,11 @@ end
 
 ---------------------------------------------------------------- validation
 
-local py_str
-
--- Python's repr() of a JSON value (dicts in their order).
-local function py_value_repr(v)
-  if v == nil or v == json.null then return "None" end
-  if v == true then return "True" end
-  if v == false then return "False" end
-  if type(v) == "string" then return py_repr(v) end
-  if type(v) == "number" then return math.type(v) == "integer" and tostring(v) or json.float_repr(v) end
-  if getmetatable(v) and getmetatable(v).__name == "bytes" then return "b" .. py_repr(v.bytes) end
-  return py_str(v)
-end
-
---- Python's str() of a JSON value.
-function py_str(v)
-  if type(v) == "string" then return v end
-  if type(v) ~= "table" or v == json.null or (getmetatable(v) and getmetatable(v).__name == "bytes") then
-    return py_value_repr(v)
-  end
-  local parts = {}
-  if json.is_array(v) or (getmetatable(v) == json.array_mt) then
-    for i, x in ipairs(v) do parts[i] = py_value_repr(x) end
-    return "[" .. table.concat(parts, ", ") .. "]"
-  end
-  for _, k in ipairs(json.keys(v)) do parts[#parts + 1] = py_repr(k) .. ": " .. py_value_repr(v[k]) end
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
 local function py_type(v)
   if v == nil or v == json.null then return "<class 'NoneType'>" end
   if type(v) == "boolean" then return "<class 'bool'>" end
   if type(v) == "string" then return "<class 'str'>" end
   if type(v) == "number" then return math.type(v) == "integer" and "<class 'int'>" or "<class 'float'>" end
-  if getmetatable(v) and getmetatable(v).__name == "bytes" then return "<class 'bytes'>" end
   if json.is_array(v) or getmetatable(v) == json.array_mt then return "<class 'list'>" end
   return "<class 'dict'>"
 end
@@ -524,7 +597,7 @@ VALID_TYPES.float = VALID_TYPES.double
 local function is_list(v) return type(v) == "table" and (getmetatable(v) == json.array_mt or json.is_array(v)) end
 local function is_dict(v)
   return type(v) == "table" and v ~= json.null and getmetatable(v) ~= json.array_mt
-    and not (getmetatable(v) and getmetatable(v).__name == "bytes") and json.is_object(v)
+    and json.is_object(v)
 end
 
 local TYPE_OK = {
@@ -533,8 +606,7 @@ local TYPE_OK = {
   integer = function(v) return math.type(v) == "integer" or type(v) == "boolean" end,
   boolean = function(v) return type(v) == "boolean" end,
   double = function(v) return type(v) == "number" or type(v) == "boolean" end,
-  blob = function(v) return type(v) == "string" or (type(v) == "table" and getmetatable(v)
-    and getmetatable(v).__name == "bytes") end,
+  blob = function(v) return type(v) == "string" end,
   timestamp = function(v) return type(v) == "number" or type(v) == "string" end,
 }
 TYPE_OK.long, TYPE_OK.float = TYPE_OK.integer, TYPE_OK.double
@@ -1113,8 +1185,11 @@ function Run:output_options()
   return o
 end
 
--- A formatter's failure: awscli's main prints the exception (exit 255).
-function Run:format_failure(err)
+-- What a formatter gives: text to write, or nil, err: what reached stdout
+-- before, then the exception awscli's main prints (exit 255).
+function Run:emit(text, err)
+  if text then return self:write(text) end
+  self:write(err.output)
   if err.code and err.code ~= "FormatError" then
     fail(RC_GENERAL, query_error_text(err, self.settings.query or ""))
   end
@@ -1123,33 +1198,14 @@ end
 
 --- One response (not paginated) through the output format.
 function Run:output(response)
-  local clioutput = require "gameliftstreams.clioutput"
-  local text, err = clioutput.format(self.settings.output, response, self:output_options())
-  if not text then
-    self:write(err.output)
-    self:format_failure(err)
-  end
-  self:write(text)
+  self:emit(clioutput.format(self.settings.output, response, self:output_options()))
 end
 
 --- A paginated call through the output format, page by page.
 function Run:output_pages(op, params, paging)
-  local clioutput = require "gameliftstreams.clioutput"
   local w = clioutput.new(self.settings.output, self:output_options())
-  local resume = self:paginate(op, params, paging, function(page)
-    local chunk, err = w:page(page)
-    if not chunk then
-      self:write(err.output)
-      self:format_failure(err)
-    end
-    self:write(chunk)
-  end)
-  local chunk, err = w:finish(resume)
-  if not chunk then
-    self:write(err.output)
-    self:format_failure(err)
-  end
-  self:write(chunk)
+  local resume = self:paginate(op, params, paging, function(page) self:emit(w:page(page)) end)
+  self:emit(w:finish(resume))
 end
 
 ---------------------------------------------------------------- main

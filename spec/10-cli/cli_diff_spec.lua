@@ -14,6 +14,7 @@
 -- IDs appear in no output compared here.
 local helper = require "spec.helper"
 local emulator = require "spec.support.emulator"
+local clisup = require "spec.support.cli"
 
 local quote = helper.quote
 local MODEL = helper.shared .. "/reference/gameliftstreams"
@@ -34,9 +35,7 @@ end)()
 
 local home
 local function scratch_home()
-  home = os.tmpname()
-  os.remove(home)
-  assert(os.execute("mkdir -p " .. quote(home)))
+  home = clisup.scratch_home()
   local code, out = sh("HOME=" .. quote(home) .. " /usr/bin/aws configure add-model --service-model "
     .. quote("file://" .. MODEL .. "/service-2.json") .. " --service-name gameliftstreams")
   assert(code == 0, "aws configure add-model: " .. out)
@@ -48,37 +47,18 @@ end
 local KEY = emulator.KEY
 local e
 
-local function base_env()
-  return {
-    HOME = home, PATH = os.getenv("PATH"), TZ = "UTC", LANG = "C.UTF-8",
-    AWS_ACCESS_KEY_ID = KEY.access_key_id, AWS_SECRET_ACCESS_KEY = KEY.secret_access_key,
-    AWS_DEFAULT_REGION = "us-west-2", AWS_PAGER = "",
-    AWS_CONFIG_FILE = home .. "/config", AWS_SHARED_CREDENTIALS_FILE = home .. "/credentials",
-  }
-end
+local function base_env() return clisup.env(home, KEY) end
 
---- Runs one tool ("aws" or "glsrun") with argv and env; returns out, err, code.
+--- Runs one tool ("aws" or "glsrun") with argv and env, against the
+-- emulator unless opts.no_endpoint; returns out, err, code.
 local function run(tool, argv, env, opts)
   opts = opts or {}
-  local words = {}
-  for k, v in pairs(env) do
-    if v then words[#words + 1] = k .. "=" .. quote(v) end
-  end
-  table.sort(words)
-  local cmd = { "env -i", table.concat(words, " ") }
-  cmd[#cmd + 1] = tool == "aws" and "/usr/bin/aws gameliftstreams" or "build/glsrun"
-  for _, a in ipairs(argv) do cmd[#cmd + 1] = quote(a) end
+  local full = { table.unpack(argv) }
   if not opts.no_endpoint then
-    cmd[#cmd + 1] = "--endpoint-url"
-    cmd[#cmd + 1] = quote(opts.endpoint or e.url)
+    full[#full + 1] = "--endpoint-url"
+    full[#full + 1] = opts.endpoint or e.url
   end
-  local o, r = os.tmpname(), os.tmpname()
-  local full = table.concat(cmd, " ") .. " >" .. o .. " 2>" .. r .. (opts.stdin and (" <" .. opts.stdin) or "")
-  local ok, _, code = os.execute(full)
-  local out, err = helper.read_file(o), helper.read_file(r)
-  os.remove(o)
-  os.remove(r)
-  return out, err, ok and 0 or code
+  return clisup.run(tool, full, env)
 end
 
 -- The normalisation above: fresh IDs -> <IDn> in order of appearance.
@@ -121,6 +101,20 @@ local function same(argv, code, opts)
   return ao, ae, ac
 end
 
+--- Runs argv_of(ids.aws) with aws and argv_of(ids.glsrun) with glsrun (each
+-- tool on its own resources), normalised, and asserts the same results.
+local function both(ids, argv_of, code)
+  local outs = {}
+  for _, tool in ipairs { "aws", "glsrun" } do
+    local o, er, c = run(tool, argv_of(ids[tool]), base_env())
+    local m = { n = 0 }
+    outs[tool] = { normalise(o, m), normalise(er, m), c }
+  end
+  assert.are.same(outs.aws, outs.glsrun)
+  if code then assert.are.equal(code, outs.aws[3], outs.aws[2]) end
+  return outs.aws
+end
+
 --- Runs argv with one tool, returning its decoded JSON output.
 local function json_of(tool, argv)
   local out, err, code = run(tool, argv, base_env())
@@ -137,8 +131,6 @@ local describe_v2 = v2_ok and describe or function(name) pending(name .. ": " ..
 describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", function()
   setup(function()
     scratch_home()
-    helper.write_file(home .. "/config", "")
-    helper.write_file(home .. "/credentials", "")
     e = emulator.start { clock = "virtual" }
     -- the emulator's default rates refill on its clock, which stands still
     -- here: unlimited, so only the faults below throttle
@@ -184,7 +176,6 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
       { "list-stream-groups", "--no-paginate", "--max-results", "2" },
       { "list-stream-groups", "--max-results", "1" },
       { "list-stream-groups", "--max-items", "0" },
-      { "list-stream-groups", "--starting-token", "bogus" },
     }
     for _, argv in ipairs(cases) do
       it(table.concat(argv, " "), function() same(argv, 0) end)
@@ -195,6 +186,9 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
       assert.is_string(token)
       same({ "list-stream-groups", "--max-items", "2", "--starting-token", token }, 0)
       same({ "list-stream-groups", "--starting-token", token, "--page-size", "3" }, 0)
+    end)
+    it("--starting-token that is not one: the service refuses it", function()
+      same({ "list-stream-groups", "--starting-token", "bogus" }, 254)
     end)
     it("--no-paginate with paging arguments is refused", function()
       same({ "list-stream-groups", "--no-paginate", "--max-items", "1", "--starting-token", "x" }, 252)
@@ -215,39 +209,31 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
       same({ "create-stream-group", "--description", "x", "--stream-class", "gen5n_win2022",
              "--location-configurations", '[{"LocationName":"us-west-2","AlwaysOnCapacity":1}]',
              "--tags", '{"k":"v","a":"b"}' }, 0, n)
-      local function both(fn, code)
-        local outs = {}
-        for _, tool in ipairs { "aws", "glsrun" } do
-          local o, er, c = run(tool, fn(ids[tool]), base_env())
-          local m = { n = 0 }
-          outs[tool] = { normalise(o, m), normalise(er, m), c }
-        end
-        assert.are.same(outs.aws, outs.glsrun)
-        if code then assert.are.equal(code, outs.aws[3], outs.aws[2]) end
-      end
-      both(function(arn) return { "get-stream-group", "--identifier", arn } end, 0)
-      both(function(arn) return { "update-stream-group", "--identifier", arn, "--description", "changed" } end)
-      both(function(arn) return { "tag-resource", "--resource-arn", arn, "--tags", '{"team":"x","z":"1"}' } end, 0)
-      both(function(arn) return { "list-tags-for-resource", "--resource-arn", arn } end, 0)
-      both(function(arn) return { "untag-resource", "--resource-arn", arn, "--tag-keys", "team" } end, 0)
-      both(function(arn) return { "list-tags-for-resource", "--resource-arn", arn } end, 0)
+      local function on_group(fn, code) return both(ids, fn, code) end
+      on_group(function(arn) return { "get-stream-group", "--identifier", arn } end, 0)
+      on_group(function(arn) return { "update-stream-group", "--identifier", arn, "--description", "changed" } end)
+      on_group(function(arn) return { "tag-resource", "--resource-arn", arn, "--tags", '{"team":"x","z":"1"}' } end, 0)
+      on_group(function(arn) return { "list-tags-for-resource", "--resource-arn", arn } end, 0)
+      on_group(function(arn) return { "untag-resource", "--resource-arn", arn, "--tag-keys", "team" } end, 0)
+      on_group(function(arn) return { "list-tags-for-resource", "--resource-arn", arn } end, 0)
       e.control:advance(600)
-      both(function(arn) return { "get-stream-group", "--identifier", arn } end, 0)
-      both(function(arn) return { "add-stream-group-locations", "--identifier", arn,
+      on_group(function(arn) return { "get-stream-group", "--identifier", arn } end, 0)
+      on_group(function(arn) return { "add-stream-group-locations", "--identifier", arn,
         "--location-configurations", '[{"LocationName":"us-east-1","AlwaysOnCapacity":1}]' } end)
-      both(function(arn) return { "remove-stream-group-locations", "--identifier", arn,
+      on_group(function(arn) return { "remove-stream-group-locations", "--identifier", arn,
         "--locations", "us-east-1" } end)
-      both(function(arn) return { "associate-applications", "--identifier", arn,
+      on_group(function(arn) return { "associate-applications", "--identifier", arn,
         "--application-identifiers", "a-9ZY8X7Wv6" } end)
-      both(function(arn) return { "disassociate-applications", "--identifier", arn,
+      on_group(function(arn) return { "disassociate-applications", "--identifier", arn,
         "--application-identifiers", "a-9ZY8X7Wv6" } end)
-      both(function(arn) return { "delete-stream-group", "--identifier", arn } end)
-      both(function(arn) return { "get-stream-group", "--identifier", arn } end)
+      on_group(function(arn) return { "delete-stream-group", "--identifier", arn } end)
+      on_group(function(arn) return { "get-stream-group", "--identifier", arn } end)
     end)
 
     it("create, update, get, delete an application", function()
       local n = { normalise = true }
-      same({ "create-application", "--description", "game", "--runtime-environment", '{"Type":"PROTON","Version":"20241007"}',
+      same({ "create-application", "--description", "game", "--runtime-environment",
+             '{"Type":"PROTON","Version":"20241007"}',
              "--executable-path", "game.exe", "--application-source-uri", "s3://bucket/game/" }, nil, n)
       local ids = {}
       for _, tool in ipairs { "aws", "glsrun" } do
@@ -259,15 +245,11 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
         { "get-application", "--identifier" }, { "update-application", "--description", "new", "--identifier" },
         { "delete-application", "--identifier" }, { "get-application", "--identifier" },
       } do
-        local outs = {}
-        for _, tool in ipairs { "aws", "glsrun" } do
+        both(ids, function(id)
           local a = { table.unpack(argv) }
-          a[#a + 1] = ids[tool]
-          local o, er, c = run(tool, a, base_env())
-          local m = { n = 0 }
-          outs[tool] = { normalise(o, m), normalise(er, m), c }
-        end
-        assert.are.same(outs.aws, outs.glsrun)
+          a[#a + 1] = id
+          return a
+        end)
       end
     end)
 
@@ -275,44 +257,34 @@ describe_v2("glsrun OPERATION against aws gameliftstreams (AWS CLI v2) #cli", fu
       local sessions = {}
       for _, tool in ipairs { "aws", "glsrun" } do
         sessions[tool] = json_of(tool, { "start-stream-session", "--identifier", "sg-1AB2C3De4", "--protocol", "WebRTC",
-          "--signal-request", "offer-" .. tool, "--application-identifier", "a-9ZY8X7Wv6",
+          "--signal-request", "offer", "--application-identifier", "a-9ZY8X7Wv6",
           "--connection-timeout-seconds", "300", "--additional-launch-args", "a1", "b",
           "--additional-environment-variables", '{"K":"V"}' }).Arn
       end
-      local function both(argv_of, code)
-        local outs = {}
-        for _, tool in ipairs { "aws", "glsrun" } do
-          local o, er, c = run(tool, argv_of(sessions[tool]), base_env())
-          local m = { n = 0 }
-          outs[tool] = { normalise(o, m), normalise(er, m), c }
-        end
-        assert.are.same(outs.aws, outs.glsrun)
-        if code then assert.are.equal(code, outs.aws[3], outs.aws[2]) end
-        return outs.aws
-      end
+      local function on_session(fn, code) return both(sessions, fn, code) end
       local function sid(arn) return arn:match("([^/]+)$") end
-      both(function(arn) return { "get-stream-session", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "get-stream-session", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn) } end, 0)
       -- not yet ACTIVE: the service's ConflictException
-      both(function(arn) return { "create-stream-session-connection", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "create-stream-session-connection", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", arn, "--signal-request", "again" } end)
       e.control:advance(60)
-      both(function(arn) return { "wait", "stream-session-active", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "wait", "stream-session-active", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn) } end, 0)
       for _, tool in ipairs { "aws", "glsrun" } do
         e.control:connect(sessions[tool])
         e.control:disconnect(sessions[tool])
       end
-      both(function(arn) return { "create-stream-session-connection", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "create-stream-session-connection", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn), "--signal-request", "again", "--client-token",
         "11111111-2222-4333-8444-555555555555" } end, 0)
-      both(function(arn) return { "export-stream-session-files", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "export-stream-session-files", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn), "--output-uri", "s3://bucket/out.zip" } end)
-      both(function(arn) return { "create-stream-session-admin-shell", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "create-stream-session-admin-shell", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn) } end)
-      both(function(arn) return { "terminate-stream-session", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "terminate-stream-session", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn) } end)
-      both(function(arn) return { "get-stream-session", "--identifier", "sg-1AB2C3De4",
+      on_session(function(arn) return { "get-stream-session", "--identifier", "sg-1AB2C3De4",
         "--stream-session-identifier", sid(arn) } end, 0)
     end)
 

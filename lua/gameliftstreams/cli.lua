@@ -384,6 +384,9 @@ local function resolve_settings(g, getenv)
   if g["cli-auto-prompt"] then s.auto_prompt = "on" end
   if g["no-cli-auto-prompt"] then s.auto_prompt = "off" end
   s.timestamp_format = conf.cli_timestamp_format or "iso8601"
+  -- botocore's "(reached max retries: N)" needs the attempts the core made
+  -- against the ones allowed (the core reads the same two places)
+  s.max_attempts = py_int(getenv("AWS_MAX_ATTEMPTS") or conf.max_attempts or "3") or 3
   s.color = g.color or "auto"
   s.paginate = not g["no-paginate"]
   s.debug = g.debug or false
@@ -805,7 +808,7 @@ function Run:raise_call_error(op, info, text)
   local code, msg = info.code, info.message or ""
   if info.kind == "service error" or (info.status and info.status >= 300 and code ~= "ConnectionError") then
     local retry = ""
-    if info.retryable and (info.attempts or 1) > 1 and (info.attempts or 1) >= (self.max_attempts or 3) then
+    if info.retryable and (info.attempts or 1) > 1 and info.attempts >= (self.settings.max_attempts or 3) then
       retry = (" (reached max retries: %d)"):format(info.attempts - 1)
     end
     fail(RC_CLIENT, ("An error occurred (%s) when calling the %s operation%s: %s")

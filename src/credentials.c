@@ -215,8 +215,16 @@ static gls_status creds_reply(int kind, const char *what, json_t *root, gls_cred
     const char *code = jstr(root, "Code");
     if (code && strcmp(code, "Success")) {
       const char *msg = jstr(root, "Message");
-      gls_buf_printf(why, "%.200s: %.100s", what ? what : "role", code);
-      if (msg) gls_buf_printf(why, ": %.300s", msg);
+      gls_buf_printf(why, "%.200s: ", what ? what : "role");
+      /* A failure document holds no credentials; one that does has its
+       * members mixed up, and its Code or Message may be a secret: neither
+       * is shown then (fuzz/regressions/creds/token-in-imds-code). */
+      if (jstr(root, "SecretAccessKey") || jstr(root, "Token") || jstr(root, "SessionToken")) {
+        gls_buf_adds(why, "Code is not \"Success\" (the reply also holds credentials: not shown)");
+      } else {
+        gls_buf_printf(why, "%.100s", code);
+        if (msg) gls_buf_printf(why, ": %.300s", msg);
+      }
       return GLS_E_SERVICE;
     }
   }
@@ -712,7 +720,9 @@ gls_status gls_creds_parse_sts(const char *what, long http_status, const char *b
   char why[256];
   int bad = sts_xml_parse(&x, body ? body : "", body ? len : 0, why, sizeof why);
   if (http_status != 200) {
-    if (!bad && x.v[X_ERR_CODE]) {
+    if (!bad && x.v[X_ERR_CODE] && !x.v[X_SECRET] && !x.v[X_TOKEN]) {
+      /* (an error reply that also holds credentials has them mixed up:
+       * its Code and Message are not shown, as for IMDS) */
       gls_buf_printf(err, "%s failed: %s", what, x.v[X_ERR_CODE]);
       if (x.v[X_ERR_MESSAGE] && *x.v[X_ERR_MESSAGE]) gls_buf_printf(err, ": %s", x.v[X_ERR_MESSAGE]);
       gls_buf_printf(err, " (HTTP %ld", http_status);

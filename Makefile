@@ -125,7 +125,9 @@ $(PC_FILE): Makefile $(B)/gen/pc.vars
 # Debian packages the project needs; installed only when run as root and
 # something is missing.
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks valgrind cppcheck curl lua-cqueues lua-luv awscli wrk faketime lua-yaml tmux man-db groff-base
+              libssl-dev libjansson-dev libexpat1-dev libmicrohttpd-dev lua-cjson lua-busted lua-check luarocks \
+              valgrind cppcheck curl lua-cqueues lua-luv awscli wrk faketime lua-yaml tmux man-db groff-base \
+              clang libclang-rt-14-dev
 deps:
 	@sh tools/deps.sh $(DEBIAN_PKGS)
 
@@ -150,3 +152,6 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# libFuzzer targets: make fuzz-build, make fuzz FUZZ_SECONDS=N
+include fuzz/fuzz.mk

@@ -525,6 +525,21 @@ static int make_dict(raw_file *f, const raw_sect *s, cfg_dict *d) {
   return 0;
 }
 
+/* Parses text (the whole file) into f: UTF-8 without NUL bytes (what
+ * Python's reading of the file accepts), then configparser's rules. */
+static int parse_checked(raw_file *f, const char *t, size_t len) {
+  size_t bad = utf8_check((const unsigned char *)t, len);
+  const char *nul = memchr(t, '\0', len);
+  if (bad < len || nul) {
+    size_t at = nul && (size_t)(nul - t) < bad ? (size_t)(nul - t) : bad;
+    long line = 1;
+    for (size_t i = 0; i < at; i++)
+      if (t[i] == '\n' || (t[i] == '\r' && !(i + 1 < at && t[i + 1] == '\n'))) line++;
+    return fail(f, line, "%s", at == bad ? "not UTF-8 text" : "a NUL byte");
+  }
+  return parse_text(f, t, len);
+}
+
 /* Reads path into a raw_file. A path that is not a regular file, or cannot
  * be opened, is an empty file (os.path.isfile / RawConfigParser.read). */
 static int read_file(raw_file *f, const char *path) {
@@ -543,20 +558,7 @@ static int read_file(raw_file *f, const char *path) {
     }
   if (!rc && ferror(fp)) rc = fail(f, 0, "cannot be read: %s", strerror(errno));
   fclose(fp);
-  if (!rc) {
-    const char *t = text.data ? text.data : "";
-    size_t bad = utf8_check((const unsigned char *)t, text.len);
-    const char *nul = memchr(t, '\0', text.len);
-    if (bad < text.len || nul) {
-      size_t at = nul && (size_t)(nul - t) < bad ? (size_t)(nul - t) : bad;
-      long line = 1;
-      for (size_t i = 0; i < at; i++)
-        if (t[i] == '\n' || (t[i] == '\r' && !(i + 1 < at && t[i + 1] == '\n'))) line++;
-      rc = fail(f, line, "%s", at == bad ? "not UTF-8 text" : "a NUL byte");
-    } else {
-      rc = parse_text(f, t, text.len);
-    }
-  }
+  if (!rc) rc = parse_checked(f, text.data ? text.data : "", text.len);
   gls_buf_wipe_free(&text);
   return rc;
 }
@@ -579,9 +581,12 @@ static int classify(gls_awsconfig *c, const char *sect, cfg_list **out, char **n
   return shlex_second_word(sect, name);
 }
 
-static int load_one(gls_awsconfig *c, const char *path, int is_credentials, gls_buf *err) {
+/* One file into c: read from path, or (text != NULL) its text, path then
+ * only naming it in messages. */
+static int load_one(gls_awsconfig *c, const char *path, const char *text, size_t len,
+                    int is_credentials, gls_buf *err) {
   raw_file f = {.path = path, .err = err};
-  int rc = read_file(&f, path);
+  int rc = text ? parse_checked(&f, text, len) : read_file(&f, path);
   for (size_t i = 0; !rc && i < f.n; i++) {
     cfg_dict d;
     if ((rc = make_dict(&f, &f.s[i], &d))) break;
@@ -610,20 +615,35 @@ static int load_one(gls_awsconfig *c, const char *path, int is_credentials, gls_
   return rc;
 }
 
-gls_awsconfig *gls_awsconfig_load_files(const char *config_path, const char *credentials_path,
-                                        gls_buf *err) {
+/* Both files, from paths or texts (see load_one). */
+static gls_awsconfig *load_both(const char *config_path, const char *config_text, size_t config_len,
+                                const char *credentials_path, const char *credentials_text,
+                                size_t credentials_len, gls_buf *err) {
   /* load_one and its helpers always leave a message when they fail. */
   gls_buf msg = {0};
   gls_awsconfig *c = calloc(1, sizeof *c);
   if (!c) {
     gls_buf_adds(&msg, "out of memory");
-  } else if (load_one(c, config_path, 0, &msg) || load_one(c, credentials_path, 1, &msg)) {
+  } else if (load_one(c, config_path, config_text, config_len, 0, &msg) ||
+             load_one(c, credentials_path, credentials_text, credentials_len, 1, &msg)) {
     gls_awsconfig_free(c);
     c = NULL;
   }
   if (!c && err && msg.len) gls_buf_add(err, msg.data, msg.len);
   gls_buf_free(&msg);
   return c;
+}
+
+gls_awsconfig *gls_awsconfig_load_files(const char *config_path, const char *credentials_path,
+                                        gls_buf *err) {
+  return load_both(config_path, NULL, 0, credentials_path, NULL, 0, err);
+}
+
+gls_awsconfig *gls_awsconfig_load_texts(const char *config_text, size_t config_len,
+                                        const char *credentials_text, size_t credentials_len,
+                                        gls_buf *err) {
+  return load_both("config", config_text ? config_text : "", config_len, "credentials",
+                   credentials_text ? credentials_text : "", credentials_len, err);
 }
 
 void gls_awsconfig_free(gls_awsconfig *c) {

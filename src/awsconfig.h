@@ -27,6 +27,11 @@ gls_awsconfig *gls_awsconfig_load(gls_getenv_fn getenv_fn, void *ud, gls_buf *er
 /* As above from explicit paths (either may be NULL = none). */
 gls_awsconfig *gls_awsconfig_load_files(const char *config_path, const char *credentials_path,
                                         gls_buf *err);
+/* As above from the files' texts (borrowed; NULL = empty; NUL bytes are
+ * refused as in a file). Messages name them "config" and "credentials". */
+gls_awsconfig *gls_awsconfig_load_texts(const char *config_text, size_t config_len,
+                                        const char *credentials_text, size_t credentials_len,
+                                        gls_buf *err);
 void gls_awsconfig_free(gls_awsconfig *c);
 
 /* Whether a profile exists in either file. */

@@ -147,6 +147,20 @@ static gls_credsource *container_source(const gls_chain_env *e, gls_buf *err) {
   return s;
 }
 
+/* A configured number of seconds as milliseconds, 1 ms .. 1 hour;
+ * fallback when t is not a positive number. The bound comes first: the
+ * text may say 3.3e25 or inf, and such a double cast to long is undefined
+ * (fuzz/regressions/awsconfig/huge-metadata-timeout). */
+static long seconds_ms(const char *t, long fallback) {
+  if (!t) return fallback;
+  char *end;
+  double secs = strtod(t, &end);
+  if (end == t || !(secs > 0)) return fallback;
+  if (secs > 3600) secs = 3600;
+  long ms = (long)(secs * 1000);
+  return ms < 1 ? 1 : ms;
+}
+
 static gls_credsource *imds_source(const gls_chain_env *e, const char *profile) {
   const char *off = env_get(e, "AWS_EC2_METADATA_DISABLED");
   if (off && !strcasecmp(off, "true")) return NULL;
@@ -162,9 +176,9 @@ static gls_credsource *imds_source(const gls_chain_env *e, const char *profile) 
   if (!t) t = prof(e, profile, "metadata_service_timeout");
   const char *n = env_get(e, "AWS_METADATA_SERVICE_NUM_ATTEMPTS");
   if (!n) n = prof(e, profile, "metadata_service_num_attempts");
-  double secs = t ? atof(t) : 1.0;
-  s->imds_timeout_ms = secs > 0 ? (long)(secs * 1000) : 1000;
-  s->imds_attempts = n && atoi(n) > 0 ? atoi(n) : 1;
+  s->imds_timeout_ms = seconds_ms(t, 1000);
+  long k = n ? strtol(n, NULL, 10) : 1;
+  s->imds_attempts = k < 1 ? 1 : k > 100 ? 100 : (int)k;
   return s;
 }
 
@@ -223,7 +237,17 @@ static gls_credsource *role_source(const gls_chain_env *e, const char *profile, 
       if (!t) t = env_get(e, "AWS_SECURITY_TOKEN");
       return static_source("environment%s", "", a, k, t);
     }
-    if (!strcmp(cs, "Ec2InstanceMetadata")) return imds_source(e, profile);
+    if (!strcmp(cs, "Ec2InstanceMetadata")) {
+      const char *off = env_get(e, "AWS_EC2_METADATA_DISABLED");
+      if (off && !strcasecmp(off, "true")) {
+        /* botocore: "No credentials found in credential_source referenced
+         * in profile ..."; imds_source would give NULL without a word */
+        gls_buf_printf(err, "profile \"%s\": credential_source Ec2InstanceMetadata, but instance "
+                       "metadata is turned off (AWS_EC2_METADATA_DISABLED=true)", profile);
+        return NULL;
+      }
+      return imds_source(e, profile);
+    }
     if (!strcmp(cs, "EcsContainer")) {
       gls_credsource *c = container_source(e, err);
       if (!c) gls_buf_printf(err, "profile \"%s\": credential_source EcsContainer, but no container "

@@ -455,7 +455,7 @@ static void header_value(const char *line, size_t n, size_t name_len, char *out,
   out[k] = '\0';
 }
 
-static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
+size_t gls_reply_header(char *p, size_t sz, size_t n, void *ud) {
   gls_request *q = ud;
   size_t len = sz * n;
   if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
@@ -574,7 +574,7 @@ gls_status gls_attempt_setup(gls_request *q, CURL *easy) {
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, q->headers);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, q);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, gls_reply_header);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, q);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, q);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);

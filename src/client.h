@@ -86,6 +86,11 @@ gls_request *gls_request_open(gls_client *c, const char *operation, const char *
                               size_t input_len, gls_status *st);
 gls_result *gls_request_release(gls_request *q);
 gls_status gls_attempt_setup(gls_request *q, CURL *easy);
+/* libcurl's header callback for an attempt (ud is the gls_request): one
+ * header line (p, sz * n bytes, with its CRLF; not NUL-terminated) into
+ * q->h_request_id, h_error_type and h_date, bounded; a status line clears
+ * them (a redirect's or 100-continue's headers do not count). */
+size_t gls_reply_header(char *p, size_t sz, size_t n, void *ud);
 long gls_attempt_finish(gls_request *q, CURL *easy, CURLcode rc);
 /* GLS_OPT_DRY_RUN: makes q's result the request as it would be sent. */
 gls_status gls_dry_run_result(gls_request *q);

@@ -137,6 +137,15 @@ static int parse_expiration(const char *s, int64_t *out) {
   return 0;
 }
 
+/* A bad Expiration in a message: shown only when it is short and made of
+ * what timestamps are made of, so that a reply whose members are mixed up
+ * (a token where the time should be) does not put a secret in the message. */
+static void add_expiration(gls_buf *b, const char *exp) {
+  size_t n = strlen(exp);
+  if (n <= 40 && strspn(exp, "0123456789-:.+TZtz ") == n) gls_buf_printf(b, "\"%s\"", exp);
+  else gls_buf_printf(b, "(%zu bytes, not shown)", n);
+}
+
 /* A JSON string member, or NULL. */
 static const char *jstr(json_t *o, const char *k) {
   json_t *v = json_object_get(o, k);
@@ -187,6 +196,73 @@ static gls_status creds_from_json(json_t *o, const char *token_key, int token_re
   }
   *out = t;
   return GLS_OK;
+}
+
+/* A parsed reply (an object) of kind into out: the rules of each source
+ * (see credentials.h), messages as gls_creds_parse_reply documents. */
+static gls_status creds_reply(int kind, const char *what, json_t *root, gls_creds *out,
+                              gls_buf *why) {
+  if (kind == GLS_CREDS_REPLY_PROCESS) {
+    json_t *ver = json_object_get(root, "Version");
+    if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
+      if (!ver) gls_buf_adds(why, "unsupported Version <Version key not provided>, supported versions: 1");
+      else if (json_is_integer(ver))
+        set_error(why, "unsupported Version %lld, supported versions: 1", (long long)json_integer_value(ver));
+      else gls_buf_adds(why, "unsupported Version (not an integer), supported versions: 1");
+      return GLS_E_BAD_RESPONSE;
+    }
+  } else if (kind == GLS_CREDS_REPLY_IMDS) {
+    const char *code = jstr(root, "Code");
+    if (code && strcmp(code, "Success")) {
+      const char *msg = jstr(root, "Message");
+      gls_buf_printf(why, "%.200s: ", what ? what : "role");
+      /* A failure document holds no credentials; one that does has its
+       * members mixed up, and its Code or Message may be a secret: neither
+       * is shown then (fuzz/regressions/creds/token-in-imds-code). */
+      if (jstr(root, "SecretAccessKey") || jstr(root, "Token") || jstr(root, "SessionToken")) {
+        gls_buf_adds(why, "Code is not \"Success\" (the reply also holds credentials: not shown)");
+      } else {
+        gls_buf_printf(why, "%.100s", code);
+        if (msg) gls_buf_printf(why, ": %.300s", msg);
+      }
+      return GLS_E_SERVICE;
+    }
+  }
+  int proc = kind == GLS_CREDS_REPLY_PROCESS;
+  const char *missing = NULL, *bad_exp = NULL;
+  gls_status st = creds_from_json(root, proc ? "SessionToken" : "Token", !proc, !proc, out, &missing,
+                                  &bad_exp);
+  if (st == GLS_OK) return st;
+  if (missing && proc) set_error(why, "missing required key in output: %s", missing);
+  else if (missing && kind == GLS_CREDS_REPLY_IMDS)
+    gls_buf_printf(why, "the credentials of %.200s have no %s", what ? what : "the role", missing);
+  else if (missing) gls_buf_printf(why, "the reply has no %s", missing);
+  else if (bad_exp) {
+    gls_buf_adds(why, "Expiration ");
+    add_expiration(why, bad_exp);
+    gls_buf_adds(why, " is not an RFC 3339 timestamp");
+  }
+  else gls_buf_adds(why, "out of memory");
+  return st;
+}
+
+gls_status gls_creds_parse_reply(int kind, const char *what, const char *text, size_t len,
+                                 gls_creds *out, gls_buf *why) {
+  memset(out, 0, sizeof *out);
+  json_error_t je;
+  json_t *root = json_loadb(text ? text : "", text ? len : 0, 0, &je);
+  gls_status st;
+  if (!json_is_object(root)) {
+    gls_buf_adds(why, kind == GLS_CREDS_REPLY_PROCESS
+                          ? (root ? "output is not a JSON object" : "output is not JSON")
+                      : kind == GLS_CREDS_REPLY_IMDS ? "bad JSON"
+                                                     : "the reply is not a JSON object");
+    st = GLS_E_BAD_RESPONSE;
+  } else {
+    st = creds_reply(kind, what, root, out, why);
+  }
+  json_wipe_decref(root);
+  return st;
 }
 
 /* ------------------------------------------------------ credential_process */
@@ -314,34 +390,14 @@ gls_status gls_creds_process(const char *command, long timeout_ms, gls_creds *ou
     else set_error(err, "exited with status %d", WEXITSTATUS(status));
     return GLS_E_NO_CREDENTIALS;
   }
-  json_error_t je;
-  json_t *root = json_loadb(outb.data ? outb.data : "", outb.len, 0, &je);
+  gls_buf why = {0};
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_PROCESS, NULL, outb.data, outb.len, out, &why);
   gls_buf_wipe_free(&outb);
-  if (!json_is_object(root)) {
-    json_wipe_decref(root);
-    process_fail_prefix(err, command);
-    gls_buf_adds(err, root ? "output is not a JSON object" : "output is not JSON");
-    return GLS_E_BAD_RESPONSE;
-  }
-  json_t *ver = json_object_get(root, "Version");
-  if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
-    process_fail_prefix(err, command);
-    if (!ver) gls_buf_adds(err, "unsupported Version <Version key not provided>, supported versions: 1");
-    else if (json_is_integer(ver))
-      set_error(err, "unsupported Version %lld, supported versions: 1", (long long)json_integer_value(ver));
-    else gls_buf_adds(err, "unsupported Version (not an integer), supported versions: 1");
-    json_wipe_decref(root);
-    return GLS_E_BAD_RESPONSE;
-  }
-  const char *missing = NULL, *bad_exp = NULL;
-  st = creds_from_json(root, "SessionToken", 0, 0, out, &missing, &bad_exp);
   if (st != GLS_OK) {
     process_fail_prefix(err, command);
-    if (missing) set_error(err, "missing required key in output: %s", missing);
-    else if (bad_exp) set_error(err, "Expiration \"%.64s\" is not an RFC 3339 timestamp", bad_exp);
-    else gls_buf_adds(err, "out of memory");
+    gls_buf_add(err, why.data ? why.data : "?", why.data ? why.len : 1);
   }
-  json_wipe_decref(root);
+  gls_buf_free(&why);
   return st;
 }
 
@@ -653,18 +709,27 @@ static char *arn_account(const char *arn) {
 static gls_status sts_call(const char *what, http_call *h, gls_creds *out, gls_buf *err) {
   gls_status st = http_perform(h, err);
   if (st != GLS_OK) return st;
+  return gls_creds_parse_sts(what, h->status, h->resp.data, h->resp.len, out, err);
+}
+
+gls_status gls_creds_parse_sts(const char *what, long http_status, const char *body, size_t len,
+                               gls_creds *out, gls_buf *err) {
+  memset(out, 0, sizeof *out);
+  gls_status st = GLS_OK;
   sts_xml x;
   char why[256];
-  int bad = sts_xml_parse(&x, h->resp.data ? h->resp.data : "", h->resp.len, why, sizeof why);
-  if (h->status != 200) {
-    if (!bad && x.v[X_ERR_CODE]) {
+  int bad = sts_xml_parse(&x, body ? body : "", body ? len : 0, why, sizeof why);
+  if (http_status != 200) {
+    if (!bad && x.v[X_ERR_CODE] && !x.v[X_SECRET] && !x.v[X_TOKEN]) {
+      /* (an error reply that also holds credentials has them mixed up:
+       * its Code and Message are not shown, as for IMDS) */
       gls_buf_printf(err, "%s failed: %s", what, x.v[X_ERR_CODE]);
       if (x.v[X_ERR_MESSAGE] && *x.v[X_ERR_MESSAGE]) gls_buf_printf(err, ": %s", x.v[X_ERR_MESSAGE]);
-      gls_buf_printf(err, " (HTTP %ld", h->status);
+      gls_buf_printf(err, " (HTTP %ld", http_status);
       if (x.v[X_REQUEST_ID]) gls_buf_printf(err, ", request id %s", x.v[X_REQUEST_ID]);
       gls_buf_adds(err, ")");
     } else {
-      gls_buf_printf(err, "%s failed: HTTP %ld", what, h->status);
+      gls_buf_printf(err, "%s failed: HTTP %ld", what, http_status);
     }
     sts_xml_free(&x);
     return GLS_E_SERVICE;
@@ -681,8 +746,9 @@ static gls_status sts_call(const char *what, http_call *h, gls_creds *out, gls_b
     gls_buf_printf(err, "%s: the reply has no Credentials/%s", what, missing);
     st = GLS_E_BAD_RESPONSE;
   } else if (parse_expiration(x.v[X_EXPIRATION], &t.expiration)) {
-    gls_buf_printf(err, "%s: the reply's Expiration \"%.64s\" is not an ISO 8601 timestamp", what,
-                   x.v[X_EXPIRATION]);
+    gls_buf_printf(err, "%s: the reply's Expiration ", what);
+    add_expiration(err, x.v[X_EXPIRATION]);
+    gls_buf_adds(err, " is not an ISO 8601 timestamp");
     st = GLS_E_BAD_RESPONSE;
   } else {
     t.access_key_id = x.v[X_AKID];
@@ -1033,14 +1099,10 @@ gls_status gls_creds_container(const char *full_uri, const char *auth_token,
     gls_buf_free(&why);
     goto out;
   }
+  gls_buf_reset(&why);
+  st = creds_reply(GLS_CREDS_REPLY_CONTAINER, NULL, root, out, &why);
+  if (st != GLS_OK) gls_buf_printf(err, "%s: %s", S, why.data ? why.data : "?");
   gls_buf_free(&why);
-  const char *missing = NULL, *bad_exp = NULL;
-  st = creds_from_json(root, "Token", 1, 1, out, &missing, &bad_exp);
-  if (st != GLS_OK) {
-    if (missing) gls_buf_printf(err, "%s: the reply has no %s", S, missing);
-    else if (bad_exp) gls_buf_printf(err, "%s: Expiration \"%.64s\" is not an RFC 3339 timestamp", S, bad_exp);
-    else gls_buf_printf(err, "%s: out of memory", S);
-  }
   json_wipe_decref(root);
 out:
   slist_wipe_free(&h.headers);
@@ -1195,20 +1257,17 @@ gls_status gls_creds_imds(const char *endpoint, int attempts, const gls_http_opt
   h.doing = NULL;
   gls_buf_free(&doing);
   if (st != GLS_OK) goto out;
-  const char *code = jstr(root, "Code");
-  if (code && strcmp(code, "Success")) {
-    const char *msg = jstr(root, "Message");
-    gls_buf_printf(err, "IMDS: role %.200s: %.100s", role.data, code);
-    if (msg) gls_buf_printf(err, ": %.300s", msg);
-    st = GLS_E_SERVICE;
-    goto out;
-  }
-  const char *missing = NULL, *bad_exp = NULL;
-  st = creds_from_json(root, "Token", 1, 1, out, &missing, &bad_exp);
-  if (st != GLS_OK) {
-    if (missing) gls_buf_printf(err, "IMDS: the credentials of role %.200s have no %s", role.data, missing);
-    else if (bad_exp) gls_buf_printf(err, "IMDS: Expiration \"%.64s\" is not an RFC 3339 timestamp", bad_exp);
-    else goto nomem;
+  {
+    gls_buf what = {0};
+    if (gls_buf_printf(&what, "role %.200s", role.data)) {
+      gls_buf_free(&what);
+      goto nomem;
+    }
+    gls_buf_reset(&why);
+    st = creds_reply(GLS_CREDS_REPLY_IMDS, what.data, root, out, &why);
+    gls_buf_free(&what);
+    if (st == GLS_E_NOMEM) goto nomem;
+    if (st != GLS_OK) gls_buf_printf(err, "IMDS: %s", why.data ? why.data : "?");
   }
   goto out;
 nomem:

@@ -80,4 +80,29 @@ gls_status gls_creds_container(const char *full_uri, const char *auth_token,
 gls_status gls_creds_imds(const char *endpoint, int attempts, const gls_http_opts *http,
                           gls_creds *out, gls_buf *err);
 
+/* The parsers of the sources' replies, apart from fetching them (the
+ * fetchers above call them; tests and fuzz/creds.c call them directly).
+ * text/body are borrowed and need no NUL. On GLS_OK *out is filled (the
+ * caller clears it); otherwise *out is empty and err/why gets the reason,
+ * holding no secret and no part of the reply but a bounded Code, Message or
+ * Expiration text.
+ *
+ * gls_creds_parse_reply: kind GLS_CREDS_REPLY_PROCESS is credential_process
+ * output (Version 1; SessionToken and Expiration optional); CONTAINER the
+ * container endpoint's reply (Token and Expiration required); IMDS the
+ * credentials document (as CONTAINER, and a Code other than "Success" is
+ * GLS_E_SERVICE). what names the role in IMDS messages ("role NAME"; NULL
+ * elsewhere). why gets the message without the source's prefix
+ * ("credential_process CMD: ", "IMDS: "), which callers add. */
+enum { GLS_CREDS_REPLY_PROCESS, GLS_CREDS_REPLY_CONTAINER, GLS_CREDS_REPLY_IMDS };
+gls_status gls_creds_parse_reply(int kind, const char *what, const char *text, size_t len,
+                                 gls_creds *out, gls_buf *why);
+
+/* An STS query-API reply (AssumeRole, AssumeRoleWithWebIdentity XML) with
+ * its HTTP status; what names the call in messages ("AssumeRole for ARN").
+ * Any status but 200 is GLS_E_SERVICE (with the reply's error code and
+ * message when it has them); a DTD is refused. */
+gls_status gls_creds_parse_sts(const char *what, long http_status, const char *body, size_t len,
+                               gls_creds *out, gls_buf *err);
+
 #endif

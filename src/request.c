@@ -4,6 +4,7 @@
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
@@ -228,9 +229,15 @@ static void validate(vctx *v, json_t *val, int shape_idx, const char *path) {
   case GLS_T_INTEGER:
   case GLS_T_LONG: {
     json_int_t iv;
+    /* a real without a fraction counts; the range is checked before the
+     * cast (2.2e43 cast to json_int_t is undefined: found by fuzz/prepare),
+     * and beyond 64 bits it is no integer, as the emulator (emuwire.c
+     * json_as_int) has it */
+    double d = json_is_real(val) ? json_real_value(val) : 0;
     if (json_is_integer(val)) iv = json_integer_value(val);
-    else if (json_is_real(val) && json_real_value(val) == (double)(json_int_t)json_real_value(val))
-      iv = (json_int_t)json_real_value(val);
+    else if (json_is_real(val) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+             d == floor(d))
+      iv = (json_int_t)d;
     else { bad_type(v, path, val, sh->type); return; }
     if (sh->type == GLS_T_INTEGER && (iv > 2147483647LL || iv < -2147483647LL - 1)) {
       verr(v, "Invalid range for parameter %s, value: %lld, valid range: 32-bit integer",

@@ -299,6 +299,12 @@ static inline int is_ws(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* RFC 9110 tchar: what a header name is made of. */
+static inline int is_tchar(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
 static inline int is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
@@ -503,9 +509,12 @@ static gls_status check_params(const gls_sigv4_params *p, char *errbuf, size_t e
       return fail(errbuf, errlen, E, "sigv4: headers[%zu] value is NULL", i + 1);
     for (size_t j = 0; j < h->name_len; j++) {
       unsigned char c = (unsigned char)h->name[j];
-      if (c <= 0x20 || c == ':' || c == 0x7f)
+      /* an RFC 9110 token: a ',' or ';' in a name would also break the
+       * SignedHeaders list of the Authorization header */
+      if (!is_tchar(c))
         return fail(errbuf, errlen, E,
-                    "sigv4: headers[%zu] name holds whitespace, ':' or a control byte", i + 1);
+                    "sigv4: headers[%zu] name holds '%c' (0x%02x): a header name is an HTTP token "
+                    "(letters, digits and !#$%%&'*+-.^_`|~)", i + 1, c >= 0x20 && c < 0x7f ? c : '?', c);
     }
   }
   if (p->body_len && !p->body) return fail(errbuf, errlen, E, "sigv4: body is NULL");

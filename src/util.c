@@ -85,29 +85,61 @@ int gls_uri_encode(gls_buf *b, const char *s, size_t n, int keep_slash) {
   return 0;
 }
 
-/* ISO 8601 / RFC 3339 ("2024-05-01T10:00:00.5Z", "+02:00") to epoch seconds. */
+/* n decimal digits at s into *v; 0 ok, -1 not n digits. */
+static int digits(const char *s, int n, int *v) {
+  int x = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    x = x * 10 + (s[i] - '0');
+  }
+  *v = x;
+  return 0;
+}
+
+/* ISO 8601 / RFC 3339 ("2024-05-01T10:00:00.5Z", "+02:00", no zone = UTC) to
+ * epoch seconds: YYYY-MM-DD, 'T' (or 't' or ' '), hh:mm:ss, an optional
+ * fraction, then Z, z, +hh:mm, -hh:mm or nothing. Every field is checked
+ * for its range (a second of 60 is a leap second), so the result is always
+ * a finite number of a year 0000 .. 9999; it was once sscanf, which took
+ * "nan" or "1e300" for the seconds, and 99 for an hour. */
 int gls_parse_iso8601(const char *s, double *out) {
-  int Y, M, D, h, m;
-  double sec;
-  int n = 0;
-  if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &Y, &M, &D, &h, &m, &sec, &n) != 6) return -1;
-  const char *z = s + n;
+  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int Y, M, D, h, m, sec;
+  if (!s || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
+      digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) || s[16] != ':' ||
+      digits(s + 17, 2, &sec))
+    return -1;
+  int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+  if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || (M == 2 && D == 29 && !leap) || h > 23 ||
+      m > 59 || sec > 60)
+    return -1;
+  const char *z = s + 19;
+  double frac = 0, scale = 0.1;
+  if (*z == '.') {
+    z++;
+    if (*z < '0' || *z > '9') return -1;
+    for (; *z >= '0' && *z <= '9'; z++, scale /= 10) frac += (*z - '0') * scale;
+  }
   int off = 0;
   if (*z == '+' || *z == '-') {
     int oh, om;
-    if (sscanf(z + 1, "%2d:%2d", &oh, &om) != 2) return -1;
+    if (digits(z + 1, 2, &oh) || z[3] != ':' || digits(z + 4, 2, &om) || z[6] || oh > 23 || om > 59)
+      return -1;
     off = (oh * 60 + om) * 60 * (*z == '-' ? -1 : 1);
-  } else if (*z != 'Z' && *z != 'z' && *z) {
+  } else if ((*z == 'Z' || *z == 'z') && !z[1]) {
+    /* UTC */
+  } else if (*z) {
     return -1;
   }
-  struct tm tm = {0};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  time_t t = timegm(&tm);
-  *out = (double)t + sec - off;
+  /* days from civil (H. Hinnant): no timegm, no TZ, no libc state */
+  int y = M <= 2 ? Y - 1 : Y;
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400;
+  int doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  long long days = (long long)era * 146097 + doe - 719468;
+  *out = (double)(days * 86400 + h * 3600 + m * 60 + sec - off) + frac;
   return 0;
 }
 

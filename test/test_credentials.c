@@ -629,8 +629,63 @@ static void test_imds(void) {
   gls_buf_free(&err);
 }
 
+/* The reply parsers alone (gls_creds_parse_reply, gls_creds_parse_sts):
+ * the cases fuzz/creds found, kept in fuzz/regressions/creds too. */
+static void test_parsers(void) {
+  gls_creds c;
+  gls_buf why = {0};
+  /* a token where the Expiration should be: not shown in the message */
+  const char *mixed = "{\"AccessKeyId\":\"ASIAX\",\"SecretAccessKey\":\"s3cr3t\","
+                      "\"Token\":\"container+token\",\"Expiration\":\"2026-1container+token23+01:00\"}";
+  gls_status st = gls_creds_parse_reply(GLS_CREDS_REPLY_CONTAINER, NULL, mixed, strlen(mixed), &c, &why);
+  ok(st == GLS_E_BAD_RESPONSE && contains(&why, "not shown") && !contains(&why, "container+token"),
+     "an Expiration holding a token is not shown: %s", E(&why));
+  gls_buf_free(&why);
+  /* a timestamp that is only wrong is shown, to help */
+  const char *bad = "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\","
+                    "\"Expiration\":\"2026-13-45T99:00:00Z\"}";
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_PROCESS, NULL, bad, strlen(bad), &c, &why);
+  ok(st == GLS_E_BAD_RESPONSE && contains(&why, "\"2026-13-45T99:00:00Z\" is not an RFC 3339"),
+     "a bad timestamp is shown: %s", E(&why));
+  gls_buf_free(&why);
+  const char *xml = "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+                    "<AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>xml/secret+key</SecretAccessKey>"
+                    "<SessionToken>xmltoken</SessionToken><Expiration>xml/secret+key</Expiration>"
+                    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+  st = gls_creds_parse_sts("AssumeRole", 200, xml, strlen(xml), &c, &why);
+  ok(st == GLS_E_BAD_RESPONSE && !contains(&why, "xml/secret+key"),
+     "STS: an Expiration holding the secret is not shown: %s", E(&why));
+  gls_buf_free(&why);
+  /* IMDS: a Code other than Success is shown with its Message, unless the
+   * document holds credentials (then either may be a secret) */
+  const char *fail = "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"EC2 cannot assume the role\"}";
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_IMDS, "role r", fail, strlen(fail), &c, &why);
+  ok(st == GLS_E_SERVICE && contains(&why, "role r: AssumeRoleUnauthorizedAccess: EC2 cannot assume the role"),
+     "IMDS: a failure's Code and Message are shown: %s", E(&why));
+  gls_buf_free(&why);
+  const char *mixed2 = "{\"Code\":\"imd1s+token\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s3cr3t-key\","
+                       "\"Token\":\"imd1s+token\",\"Message\":\"s3cr3t-key\"}";
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_IMDS, "role r", mixed2, strlen(mixed2), &c, &why);
+  ok(st == GLS_E_SERVICE && !contains(&why, "imd1s+token") && !contains(&why, "s3cr3t-key"),
+     "IMDS: a Code or Message holding a secret is not shown: %s", E(&why));
+  gls_buf_free(&why);
+  /* the timestamp parser under them: strict, ranges checked, finite */
+  double t = 0;
+  ok(gls_parse_iso8601(T_EXP_STR, &t) == 0 && t == (double)T_EXP, "%s is %lld", T_EXP_STR, T_EXP);
+  ok(gls_parse_iso8601("2031-01-02T04:04:05.25+01:00", &t) == 0 && t == (double)T_EXP + 0.25,
+     "an offset and a fraction");
+  ok(gls_parse_iso8601("2024-02-29T00:00:00Z", &t) == 0 && t == 1709164800.0, "a leap day");
+  const char *refused[] = {"2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z", "2025-02-29T00:00:00Z",
+                           "2026-01-01T99:00:00Z", "2026-01-01T00:00:nanZ", "2026-01-01T00:00:1e300",
+                           "2026-1-01T00:00:00Z", " 2026-01-01T00:00:00Z", "2026-01-01T00:00:00+5:00",
+                           "2026-01-01T00:00:00Zjunk", "2026-01-01T00:00:00.Z", "+2026-01-01T00:00:00Z"};
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    ok(gls_parse_iso8601(refused[i], &t) == -1, "refused: \"%s\"", refused[i]);
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  test_parsers();
   /* unset proxies: the fixtures are local; proxy_bypass covers the rest */
   snprintf(tmpdir, sizeof tmpdir, "/tmp/gls-creds-test.XXXXXX");
   if (!mkdtemp(tmpdir)) {

@@ -89,6 +89,13 @@ int main(void) {
          "Invalid range for parameter MaxResults, value: 0, valid min value: 1", "range");
   expect(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"MaxResults\":\"ten\"}", PV,
          "Invalid type for parameter MaxResults, type: string, valid types: integer", "type");
+  /* fuzz/regressions/prepare: a real too big for 64 bits was cast (undefined) */
+  expect(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"MaxResults\":2.2222e43}", PV,
+         "Invalid type for parameter MaxResults", "a real beyond 64 bits is no integer");
+  expect(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"MaxResults\":2.5}", PV,
+         "Invalid type for parameter MaxResults", "a real with a fraction is no integer");
+  expect(re, "ListStreamSessions", "{\"Identifier\":\"sg-1\",\"MaxResults\":25.0}", GLS_OK, NULL,
+         "a real without a fraction is an integer");
   expect(re, "GetStreamGroup", "{\"Identifier\":\"sg-1\",\"Bogus\":1}", PV,
          "Unknown parameter in input: \"Bogus\", must be one of: Identifier", "unknown member");
   char big[300];

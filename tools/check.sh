@@ -151,6 +151,20 @@ else
   fail=$((fail + 1)); echo "luacheck: warnings"; cat "$L/luacheck.log"
 fi
 
+# ---- fuzz targets (fuzz/, libFuzzer): built with clang, then each target
+# replays its seed corpus and fuzz/regressions/ once (one TAP test per
+# target); no fuzzing here, `make fuzz FUZZ_SECONDS=N` does that.
+if command -v clang >/dev/null 2>&1; then
+  if make -s fuzz-build >"$L/fuzz.build.log" 2>&1; then
+    sh tools/fuzz.sh --replay >"$L/fuzz.log" 2>&1; count "$L/fuzz.log" $? "fuzz (replay)"
+  else
+    fail=$((fail + 1)); echo "fuzz: the targets do not build"; tail -20 "$L/fuzz.build.log"
+  fi
+else
+  echo "fuzz: skipped (clang not installed: apt-get install clang libclang-rt-14-dev)"
+fi
+# ---- end of fuzz targets
+
 if [ "$skip" -gt 0 ]; then
   echo "$pass passed, $fail failed, $skip skipped"
 else

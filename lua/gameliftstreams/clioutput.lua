@@ -69,7 +69,33 @@ local null = json.null
 local is_array, is_object = json.is_array, json.is_object
 local concat, sort, insert = table.concat, table.sort, table.insert
 local fmt, rep = string.format, string.rep
-local utf8_codes, utf8_char = utf8.codes, utf8.char
+local utf8_char = utf8.char
+
+-- The code points of s as Python's str holds them: arguments and files are
+-- bytes that Python decodes with surrogateescape, so a byte that is not
+-- part of valid UTF-8 is U+DC80..U+DCFF (fuzz/regressions/cli: utf8.codes
+-- raised on one, and glsrun failed with an internal error). Same shape as
+-- utf8.codes: position, code point.
+local function utf8_codes(s)
+  local i, n = 1, #s
+  return function()
+    if i > n then return nil end
+    local at, b = i, s:byte(i)
+    local len = b < 0x80 and 1 or (b >= 0xC2 and b <= 0xDF) and 2 or (b >= 0xE0 and b <= 0xEF) and 3
+      or (b >= 0xF0 and b <= 0xF4) and 4 or 0
+    if len == 1 then
+      i = i + 1
+      return at, b
+    end
+    if len > 0 and i + len - 1 <= n and utf8.len(s, i, i + len - 1) == 1 then
+      i = i + len
+      return at, utf8.codepoint(s, at)
+    end
+    i = i + 1
+    return at, 0xDC00 + b
+  end
+end
+M.py_codes = utf8_codes
 
 local RESET = "\27[0m"
 local ROW_STYLE = "\27[1m\27[34m"      -- colorama Style.BRIGHT + Fore.BLUE
@@ -210,7 +236,8 @@ local function pyupper(s)
     elseif cp == 0x3c2 then cp = 0x3a3
     elseif cp >= 0x3b1 and cp <= 0x3cb then cp = cp - 32
     elseif cp >= 0x430 and cp <= 0x44f then cp = cp - 32
-    elseif cp >= 0x450 and cp <= 0x45f then cp = cp - 80 end
+    elseif cp >= 0x450 and cp <= 0x45f then cp = cp - 80
+    elseif cp >= 0xdc80 and cp <= 0xdcff then out[#out + 1] = string.char(cp - 0xdc00); cp = nil end
     if cp then out[#out + 1] = utf8_char(cp) end
   end
   return concat(out)

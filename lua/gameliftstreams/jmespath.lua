@@ -868,6 +868,40 @@ function M.search(expression, value)
   return protected(run, expression, value)
 end
 
+-- v with every expression reference in it made null: a reference has no
+-- JSON form (Python's json.dumps raises TypeError on one), and search_json
+-- gives a value or nil, err, never a raise. v itself when it holds none
+-- (fuzz/regressions/jmespath: "[&foo]" raised from json.encode).
+local function json_form(v)
+  local k = kind(v)
+  if k == "expref" then return NULL, true end
+  if k == "array" then
+    local out, changed = nil, false
+    for i = 1, #v do
+      local x, c = json_form(v[i])
+      if c and not changed then
+        changed, out = true, {}
+        for j = 1, i - 1 do out[j] = v[j] end
+      end
+      if changed then out[i] = x end
+    end
+    if changed then return new_array(out), true end
+  elseif k == "object" then
+    local keys = json_keys(v)
+    local fixed = {}
+    for i, key in ipairs(keys) do
+      local x, c = json_form(v[key])
+      if c then fixed[i] = x end
+    end
+    if next(fixed) then
+      local out = new_object()
+      for i, key in ipairs(keys) do json_set(out, key, fixed[i] or v[key]) end
+      return out, true
+    end
+  end
+  return v, false
+end
+
 --- search on the JSON text json_text; the result as JSON text, written as
 -- Python's json.dumps(result) does.
 function M.search_json(expression, json_text)
@@ -884,8 +918,7 @@ function M.search_json(expression, json_text)
   local result
   result, err = protected(run, expression, value)
   if err then return nil, err end
-  if kind(result) == "expref" then return "null" end
-  return protected(json.encode, result)
+  return protected(json.encode, (json_form(result)))
 end
 
 --- How many compiled expressions the cache holds (at most 512).

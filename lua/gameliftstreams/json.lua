@@ -214,7 +214,28 @@ for b = 0, 31 do
   if not escapes[c] then escapes[c] = ("\\u%04x"):format(b) end
 end
 
+-- s with each byte that is not part of valid UTF-8 made U+FFFD: JSON text
+-- is UTF-8, and jansson (the C core, the reader of --query's output) refuses
+-- anything else (fuzz/regressions/jmespath, fuzz/regressions/cli: a raw
+-- string literal or an argument with a stray byte came out as invalid JSON).
+local function valid_utf8(s)
+  if utf8.len(s) then return s end
+  local out, i = {}, 1
+  while i <= #s do
+    local n, bad = utf8.len(s, i)
+    if n then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = "\u{FFFD}"
+    i = bad + 1
+  end
+  return table.concat(out)
+end
+
 local function quote(s)
+  s = valid_utf8(s)
   if not s:find('[%z\1-\31"\\]') then return '"' .. s .. '"' end
   return '"' .. s:gsub('[%z\1-\31"\\]', escapes) .. '"'
 end

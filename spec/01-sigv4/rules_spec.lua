@@ -309,6 +309,11 @@ describe("sigv4 rules", function()
       { "header entry not a table", { headers = { "Host" } }, "field 'headers'" },
       { "header value not a string", { headers = { { "Host", 1 } } }, "field 'headers'" },
       { "header name empty", { headers = { { "", "x" } } }, "headers[1] has no name" },
+      -- fuzz/regressions/emuwire: a ',' in a name cut the SignedHeaders list short
+      { "header name with a comma", { headers = { { "Host", "example.amazonaws.com" }, { "a,b", "x" } } },
+        "headers[2] name holds ','" },
+      { "header name with a slash", { headers = { { "a/b", "x" } } }, "headers[1] name holds '/'" },
+      { "header name with a space", { headers = { { "a b", "x" } } }, "headers[1] name holds ' '" },
       { "boolean as a string", { normalize_path = "yes" }, "field 'normalize_path'" },
       { "sign_body as a number", { sign_body = 1 }, "field 'sign_body'" },
       { "unknown signature_type", { signature_type = "cookie" }, "field 'signature_type'" },

@@ -133,4 +133,35 @@ describe("configuration", function()
     r = child({}, { region = "us-east-1" })
     assert.equal("NoCredentials", r.code)
   end)
+
+  -- fuzz/regressions/awsconfig: the chain gave up without a message here, and
+  -- the client said only "Unable to locate credentials"
+  it("says why a credential_source Ec2InstanceMetadata profile has no source when IMDS is off", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local f = assert(io.open(dir .. "/config", "w"))
+    f:write("[profile src]\nrole_arn = arn:aws:iam::111122223333:role/r\n",
+            "credential_source = Ec2InstanceMetadata\n")
+    f:close()
+    local r = child({ AWS_CONFIG_FILE = dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = dir .. "/none",
+                      HOME = dir, AWS_PROFILE = "src", AWS_EC2_METADATA_DISABLED = "true" },
+                    { region = "us-east-1" })
+    os.execute("rm -rf " .. dir)
+    assert.equal("NoCredentials", r.code)
+    assert.matches('profile "src": credential_source Ec2InstanceMetadata', r.message, 1, true)
+    assert.matches("AWS_EC2_METADATA_DISABLED", r.message, 1, true)
+  end)
+
+  -- fuzz/regressions/awsconfig/huge-metadata-timeout: 3.3e25 s was cast to a
+  -- long (undefined); the timeout is held to 1 hour, the attempts to 100
+  it("takes an absurd IMDS timeout and attempt count without harm", function()
+    local t0 = os.time()
+    local r = child({ AWS_METADATA_SERVICE_TIMEOUT = "3.3e25",
+                      AWS_METADATA_SERVICE_NUM_ATTEMPTS = "99999999999999999999",
+                      AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:1" }, { region = "us-east-1" })
+    assert.equal("NoCredentials", r.code)
+    assert.matches("IMDS", r.message, 1, true)
+    assert.is_true(os.time() - t0 < 30, "100 refused connections at most")
+  end)
 end)

@@ -77,4 +77,13 @@ describe("jmespath", function()
     for i = 1, 2000 do assert.equal(i, jmespath.search("to_number('" .. i .. "')", {})) end
     assert.is_true(jmespath.cache_size() <= 512)
   end)
+
+  -- fuzz/regressions/jmespath/expref-in-list: json.encode raised on "[&*.*]"
+  it("writes an expression reference as null wherever search_json meets one", function()
+    assert.equal("null", jmespath.search_json("&foo", "{}"))
+    assert.equal("[null]", jmespath.search_json("[&*.*]", "[]"))
+    assert.equal('{"a": null, "b": [1, null], "c": 2}',
+                 jmespath.search_json("{a: &foo, b: [`1`, &x], c: `2`}", "{}"))
+    assert.equal('{"z": 1, "a": [1, {"q": 2}]}', jmespath.search_json("foo", '{"foo": {"z": 1, "a": [1, {"q": 2}]}}'))
+  end)
 end)

@@ -96,6 +96,21 @@ describe("json", function()
     assert.equal("[\n1\n]", json.encode(json.array({ 1 }), { indent = 0 }))
   end)
 
+  -- fuzz/regressions/jmespath and fuzz/regressions/cli
+  it("writes bytes that are not UTF-8 as U+FFFD, so what it writes is JSON", function()
+    assert.equal('"ACT\u{FFFD}IVE"', json.encode("ACT\255IVE"))
+    assert.equal('["\u{FFFD}\u{FFFD}x\u{FFFD}"]', json.encode(json.array({ "\226\156x\200" })))
+    assert.equal('"ok \u{E9}"', json.encode("ok \u{E9}"))
+    local text = json.encode({ ["k\255"] = "\237\160\128" }) -- a key, and a UTF-8 surrogate
+    local back = assert(json.decode(text))
+    assert.equal("\u{FFFD}\u{FFFD}\u{FFFD}", back["k\u{FFFD}"])
+    -- a raw string literal in a --query carries the stray byte to the output
+    local jmespath = require "gameliftstreams.jmespath"
+    local out = assert(jmespath.search_json("'\226cts'", "{}"))
+    assert.equal('"\u{FFFD}cts"', out)
+    assert.truthy(json.decode(out))
+  end)
+
   it("writes floats as Python's repr", function()
     -- pairs, not table keys: Lua turns integral float keys into integers
     local cases = { { 1e16, "1e+16" }, { 1e15, "1000000000000000.0" }, { 0.0001, "0.0001" },

@@ -244,4 +244,14 @@ describe("clioutput's API", function()
     assert.are.equal(clioutput.format("table", v, { color = true, pager = true, title = "Op" }):gsub("\27%[0m", ""),
       (piped:gsub("\27%[0m", "")))
   end)
+
+  -- fuzz/regressions/cli/choice-not-utf8: utf8.codes raised on such a byte
+  it("reads bytes that are not UTF-8 as Python's surrogateescape does", function()
+    assert.equal("'g\\udce7t'", clioutput.pyrepr("g\231t"))
+    assert.equal("'\u{E9}\\udc80x'", clioutput.pyrepr("\u{E9}\128x"))
+    assert.equal("'\\udced\\udca0\\udc80'", clioutput.pyrepr("\237\160\128")) -- an encoded surrogate
+    assert.equal(2, clioutput.text_length("a\255"))
+    local t = clioutput.format("table", { Items = { { ["k\255"] = "v" } } }, { title = "Op" })
+    assert.truthy(t:find("k\255", 1, true))
+  end)
 end)

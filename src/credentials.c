@@ -239,7 +239,16 @@ static gls_status creds_reply(int kind, const char *what, json_t *root, gls_cred
   else if (missing) gls_buf_printf(why, "the reply has no %s", missing);
   else if (bad_exp) {
     gls_buf_adds(why, "Expiration ");
-    add_expiration(why, bad_exp);
+    /* Even a timestamp-like Expiration is not shown when a secret of the
+     * same reply stands inside it (fuzz/regressions/creds/token-is-expiration). */
+    static const char *const secret_keys[] = {"Token", "SessionToken", "SecretAccessKey"};
+    int holds_secret = 0;
+    for (size_t i = 0; i < sizeof secret_keys / sizeof *secret_keys; i++) {
+      const char *sv = jstr(root, secret_keys[i]);
+      if (sv && *sv && strstr(bad_exp, sv)) holds_secret = 1;
+    }
+    if (holds_secret) gls_buf_printf(why, "(%zu bytes, not shown)", strlen(bad_exp));
+    else add_expiration(why, bad_exp);
     gls_buf_adds(why, " is not an RFC 3339 timestamp");
   }
   else gls_buf_adds(why, "out of memory");

@@ -648,6 +648,13 @@ static void test_parsers(void) {
   ok(st == GLS_E_BAD_RESPONSE && contains(&why, "\"2026-13-45T99:00:00Z\" is not an RFC 3339"),
      "a bad timestamp is shown: %s", E(&why));
   gls_buf_free(&why);
+  /* ...but not when a secret of the same reply stands in it (fuzz/regressions/creds/token-is-expiration) */
+  const char *same = "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\","
+                     "\"SessionToken\":\"1013-12-02T15:00:00+01:80\",\"Expiration\":\"1013-12-02T15:00:00+01:80\"}";
+  st = gls_creds_parse_reply(GLS_CREDS_REPLY_PROCESS, NULL, same, strlen(same), &c, &why);
+  ok(st == GLS_E_BAD_RESPONSE && contains(&why, "not shown") && !contains(&why, "1013-12-02"),
+     "an Expiration holding the reply's token is not shown: %s", E(&why));
+  gls_buf_free(&why);
   const char *xml = "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
                     "<AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>xml/secret+key</SecretAccessKey>"
                     "<SessionToken>xmltoken</SessionToken><Expiration>xml/secret+key</Expiration>"

@@ -77,6 +77,7 @@ local utf8_char = utf8.char
 -- raised on one, and glsrun failed with an internal error). Same shape as
 -- utf8.codes: position, code point.
 local function utf8_codes(s)
+  s = tostring(s)                -- numbers too, as utf8.codes takes them
   local i, n = 1, #s
   return function()
     if i > n then return nil end

@@ -25,12 +25,7 @@ local function open_fds(pid)
 end
 
 -- Is build/glsrun built with AddressSanitizer?
-local function sanitized()
-  local p = assert(io.popen("ldd build/glsrun 2>/dev/null"))
-  local text = p:read("a")
-  p:close()
-  return text:find("libasan", 1, true) ~= nil
-end
+local sanitized = require("spec.support.faults").sanitized
 
 describe("the front under hostile clients #security", function()
   if not has_cqueues then

@@ -94,6 +94,14 @@ function M.rss_kb(pid)
   return tonumber(text:match("VmRSS:%s*(%d+)"))
 end
 
+--- Is build/glsrun built with AddressSanitizer (make check's ASan run)?
+function M.sanitized()
+  local p = assert(io.popen("ldd build/glsrun 2>/dev/null"))
+  local text = p:read("a")
+  p:close()
+  return text:find("libasan", 1, true) ~= nil
+end
+
 function M.lua_kb()
   collectgarbage()
   collectgarbage()

@@ -5,13 +5,7 @@ local core = require "gameliftstreams.core"
 local policy = require "gameliftstreams.policy"
 local support = require "spec.support.runtime"
 
-local function load_ok(source, opts)
-  local o = { source = source }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local p, err = policy.load(o)
-  assert(p, err and err.message)
-  return p
-end
+local load_ok = support.load_policy
 
 describe("policy sandbox", function()
   it("stops a runaway hook, even one that pcalls around the kill", function()

@@ -8,13 +8,7 @@
 -- spec/08-runtime/sandbox_spec.lua covers the budgets.
 local policy = require "gameliftstreams.policy"
 
-local function load_ok(source, opts)
-  local o = { source = source }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local p, err = policy.load(o)
-  assert(p, err and err.message)
-  return p
-end
+local load_ok = require("spec.support.runtime").load_policy
 
 -- The host functions no policy may hold, by their tostring (unique per function).
 local function forbidden()

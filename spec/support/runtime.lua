@@ -16,6 +16,15 @@ local runtime = require "gameliftstreams.runtime"
 
 local M = {}
 
+--- A policy loaded from source (opts merged into policy.load's), asserting it loads.
+function M.load_policy(source, opts)
+  local o = { source = source }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local p, err = require("gameliftstreams.policy").load(o)
+  assert(p, err and err.message)
+  return p
+end
+
 function M.start(opts)
   local eo = { clock = "virtual" }
   for k, v in pairs(opts or {}) do eo[k] = v end      -- emulator.start options (env, args)

@@ -7,13 +7,15 @@
 #include "gls.h"
 #include "lgls.h"
 
-/* package.preload loader for one embedded module: compiles the source (text
- * only, never bytecode) and runs it with require's arguments. Called by
- * require, hence already inside a protected call. */
+/* package.preload loader for one embedded module: loads its chunk, compiled
+ * at build time by tools/embed.lua (binary only: these bytes are part of the
+ * program; scripts and policies from outside are still loaded as text only)
+ * and runs it with require's arguments. Called by require, hence already
+ * inside a protected call. */
 static int embedded_loader(lua_State *L) {
   const glsrun_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
   int nargs = lua_gettop(L);
-  if (luaL_loadbufferx(L, (const char *)m->data, m->len, m->chunkname, "t") != LUA_OK)
+  if (luaL_loadbufferx(L, (const char *)m->data, m->len, m->chunkname, "b") != LUA_OK)
     return luaL_error(L, "error loading module '%s' embedded in gls:\n\t%s", m->name,
                       lua_tostring(L, -1));
   lua_insert(L, 1);

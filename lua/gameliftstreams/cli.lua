@@ -410,25 +410,27 @@ end
 
 ---------------------------------------------------------------- parameters
 
--- The model's shapes as service-2.json writes them, for argvalue.resolve.
-local service_shapes
+-- The model's shapes as service-2.json writes them, for argvalue.resolve:
+-- each made when resolve first asks for it (a call touches a handful of the
+-- model's shapes; converting them all cost more than the rest of the call).
+local function service_def(defs, sname)
+  local s = climodel.shapes[sname]
+  if s == nil then return nil end
+  local def = { type = s.type }
+  if s.type == "structure" then
+    def.members = json.object()
+    for _, m in ipairs(s.members) do json.set(def.members, m.name, { shape = m.shape, location = m.location }) end
+  elseif s.type == "list" then
+    def.member = { shape = s.member }
+  elseif s.type == "map" then
+    def.key, def.value = { shape = s.key }, { shape = s.value }
+  end
+  defs[sname] = def
+  return def
+end
+local service_shapes = { cache = {}, defs = setmetatable({}, { __index = service_def }) }
 local function argvalue_shape(name)
   local argvalue = require "gameliftstreams.argvalue"
-  if not service_shapes then
-    service_shapes = { cache = {}, defs = {} }
-    for sname, s in pairs(climodel.shapes) do
-      local def = { type = s.type }
-      if s.type == "structure" then
-        def.members = json.object()
-        for _, m in ipairs(s.members) do json.set(def.members, m.name, { shape = m.shape, location = m.location }) end
-      elseif s.type == "list" then
-        def.member = { shape = s.member }
-      elseif s.type == "map" then
-        def.key, def.value = { shape = s.key }, { shape = s.value }
-      end
-      service_shapes.defs[sname] = def
-    end
-  end
   return argvalue.resolve(service_shapes.defs, name, service_shapes.cache)
 end
 

@@ -11,7 +11,9 @@
 --   ANSWER_LATENCY=     the runtime's answer_latency (default: learnt from its calls)
 --   LIST_RATE=20        ListStreamSessions calls/s (the emulator's quota and the runtime's rate)
 --   STORM_DIAG=1        the high-priority players the optimum over them alone saves and
---                       gls lost, by window and first error
+--                       gls lost, by window and first error; per window, that optimum
+--                       against gls's saved players of each class; and per 10 s of the
+--                       storm, gls's calls to each class against that optimum's
 -- See bench/storm for what is measured and printed.
 package.path = "bench/?.lua;" .. package.path
 local core = require "gameliftstreams.core"
@@ -185,7 +187,7 @@ function Run:answered(p, seq, digest, t, answer, err)
     self.late = self.late + 1
     return
   end
-  p.saved = true
+  p.saved, p.saved_at = true, now
   self.saved = self.saved + 1
   if p.high then self.saved_high = self.saved_high + 1 end
   self.lat[#self.lat + 1] = (now - t) * 1000
@@ -424,6 +426,42 @@ local function diagnose(storm)
   for k in pairs(by) do keys[#keys + 1] = k end
   table.sort(keys)
   for _, k in ipairs(keys) do say("    lost savable high: %s: %d", k, by[k]) end
+  -- Per window: the optimum over high priority alone, and what gls saved.
+  local win = {}
+  for _, p in ipairs(storm.players) do
+    local w = win[p.timeout] or { opt = 0, high = 0, low = 0 }
+    win[p.timeout] = w
+    if p.high and served[p.i] then w.opt = w.opt + 1 end
+    if p.saved then
+      if p.high then w.high = w.high + 1 else w.low = w.low + 1 end
+    end
+  end
+  for _, t in ipairs{ 30, 60, 120, 300 } do
+    local w = win[t]
+    if w then say("    window %3d s: high-only optimum %d, gls high %d, gls low %d", t, w.opt, w.high, w.low) end
+  end
+  -- When gls's calls went to each class, by 10 s of the storm.
+  local bins = {}
+  for _, p in ipairs(storm.players) do
+    if p.saved_at then
+      local b = math.floor(p.saved_at / 10)
+      local x = bins[b] or { high = 0, low = 0, opt = 0 }
+      bins[b] = x
+      if p.high then x.high = x.high + 1 else x.low = x.low + 1 end
+    end
+    if p.high and served[p.i] then
+      local b = math.floor(served[p.i] / 10)
+      local x = bins[b] or { high = 0, low = 0, opt = 0 }
+      bins[b] = x
+      x.opt = x.opt + 1
+    end
+  end
+  local line = {}
+  for b = 0, 33 do
+    local x = bins[b]
+    if x then line[#line + 1] = ("%d:%d/%d/%d"):format(b * 10, x.high, x.low, x.opt) end
+  end
+  say("    gls high/low saved and high-only optimum served, by 10 s: %s", table.concat(line, " "))
 end
 
 local function main()

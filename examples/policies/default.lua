@@ -9,6 +9,8 @@
 --   on_reconnect(ctx)           -> reconnect when the requester owns the session,
 --                                  else reject
 --   priority(ctx)               -> 0                earliest deadline first, then this
+--                                                   (with the hook, work at 0 or below
+--                                                   gets only calls the burst can spare)
 --   on_status(session, old, new)                    nothing
 --   on_retry(ctx, err, attempt) -> standard: retry throttling and 5xx while the
 --                                  session's deadline allows

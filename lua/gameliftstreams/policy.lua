@@ -13,7 +13,9 @@
 --   on_start(ctx)                -> { action = "start" | "reject", reason = }
 --   on_reconnect(ctx)            -> { action = "reconnect" | "later" | "reject" | "takeover" | "restart",
 --                                     delay =, reason = }
---   priority(ctx)                -> number (higher first, after the earlier deadline)
+--   priority(ctx)                -> number (higher first, after the earlier deadline;
+--                                   a policy with this hook also keeps the budget's
+--                                   burst for work above 0, see scheduler.lua)
 --   on_status(session, old, new)
 --   on_retry(ctx, err, attempt)  -> { retry = bool, delay = seconds }
 --   on_answer(ctx, answer)       -> { deliver = "requester" | "owner" | "drop" }

@@ -252,6 +252,10 @@ function M.new(opts)
     local p, err = self:_load_policy(opts.policy, opts.policy_source)
     if not p then return nil, new_error("PolicyLoad", nil, err.message) end
     self.policy = p
+    -- A policy that ranks requests keeps each burst for the ranked work
+    -- from the first call on (the scheduler does so anyway once it has
+    -- queued work above the default priority).
+    self.sched.keep_burst = p:has("priority")
   end
   return self
 end
@@ -1380,6 +1384,7 @@ function Runtime:reload(path)
   end
   if not path and not source then
     self.policy = nil
+    self.sched.keep_burst = false
     self:emit({ event = "policy_reload", ok = true, policy = "default" })
     return true
   end
@@ -1389,6 +1394,7 @@ function Runtime:reload(path)
     return nil, new_error("PolicyLoad", nil, err.message)
   end
   self.policy = p
+  self.sched.keep_burst = p:has("priority")
   if path then self.policy_path, self.policy_source = path, nil end
   self:emit({ event = "policy_reload", ok = true, policy = path or "source", name = p.name })
   return true

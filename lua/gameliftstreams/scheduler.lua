@@ -3,7 +3,7 @@
 --
 --     local scheduler = require "gameliftstreams.scheduler"
 --     local s = scheduler.new{ store = store, rates = { CreateStreamSessionConnection = 20 },
---                              latency = 0.5 }
+--                              latency = 0.5, keep_burst = false, hold = 10 }
 --     s:push(item, now)         -- item = { op=, deadline=, known=, latest=, priority=, not_before= }
 --     s:update(item, deadline, known, priority)   -- new figures for a queued item
 --     s:remove(item)            -- no longer wanted -> true if it was queued
@@ -41,6 +41,16 @@
 -- even that, it is refused): an unlearnt deadline then yields room to more
 -- valuable work rather than having that work refused. Items with not_before
 -- wait in a separate heap until then.
+--
+-- The bucket's burst is kept for protected work (priority above 0): less
+-- valuable work gets one call per 1/rate at most, the steady rate, never the
+-- burst that protected work arriving a moment later would need; a call it may
+-- not have yet goes to queued protected work, if any. This holds while protected work is queued, for `hold`
+-- seconds (default 10) after the last was queued, and, when the owner
+-- expects protected work (opts.keep_burst: the runtime's policy ranks
+-- requests), from the start until the first comes. Past that, the burst is
+-- everyone's again, so that what protected work left in the bucket is not
+-- parked there for ever.
 --
 -- A queue is a treap whose nodes carry their subtree's size, the least slack
 -- (deadline - items ahead / rate) of its known items, its least valuable known
@@ -352,6 +362,7 @@ function M.new(opts)
   end
   local self = setmetatable({
     store = opts.store, latency = opts.latency or 0.5, recover = opts.recover or 5,
+    keep_burst = opts.keep_burst == true, hold = opts.hold or 10,
     base = {}, rates = {}, bursts = {}, queues = {}, ops = {}, changed = {}, delayed = {}, seq = 0, n = 0,
   }, Scheduler)
   for _, op in ipairs(M.OPERATIONS) do self.base[op] = M.DEFAULT_RATE end
@@ -412,6 +423,7 @@ function Scheduler:push(item, now)
   if type(item.op) ~= "string" then error("item.op expected", 2) end
   item.deadline = item.deadline or HUGE
   item.priority = item.priority or 0
+  if item.priority > 0 then queue(self, item.op).protected_at = now or self.t or -HUGE end
   self.seq = self.seq + 1
   item.seq = self.seq
   self.n = self.n + 1
@@ -490,10 +502,20 @@ local function shed(self, q, now, refuse)
   end
 end
 
+-- Whether q's burst is kept for protected work: while it holds any, for
+-- `hold` seconds after the last was queued, and from the start when the
+-- owner says protected work is expected (keep_burst) until some comes.
+local function reserved(self, q, now)
+  local at = q.protected_at
+  if at == nil then return self.keep_burst end
+  return q.root._nh > 0 or now - at < self.hold
+end
+
 --- Does what the budget allows now: dispatch(item) for each item given a
 -- call, refuse(item) for each whose known deadline cannot be met. Returns
 -- seconds until more can be done, or nil when nothing is queued.
 function Scheduler:pump(now, dispatch, refuse)
+  self.t = now
   local d = self.delayed
   while d[1] and d[1].not_before <= now do
     local item = d[1]
@@ -510,9 +532,18 @@ function Scheduler:pump(now, dispatch, refuse)
       self.rates[op], self.changed[op] = rate, now
     end
     if q.root then shed(self, q, now, refuse) end
+    local burst = self.bursts[op] or math.max(1, rate)
     while q.root do
       local item = next_item(q, now + self.latency)
-      local ok = self.store:take(op, now, rate, self.bursts[op] or math.max(1, rate))
+      -- Work below the protected class gets only calls the burst can spare
+      -- (store:take's spare); the call it may not have goes to queued
+      -- protected work, if any.
+      local spare = item.priority <= 0 and reserved(self, q, now)
+      local ok = self.store:take(op, now, rate, burst, spare)
+      if ok ~= true and spare and q.root._nh > 0 then
+        item = first_protected(q.root)
+        ok = self.store:take(op, now, rate, burst)
+      end
       if ok ~= true then
         if not wait or ok < wait then wait = ok end
         break

@@ -10,7 +10,7 @@
 --     s:session(id) -> rec | nil          s:put_session(id, rec)   s:drop_session(id)
 --     s:sessions() -> iterator of id, rec  s:count() -> number of sessions
 --     s:token(hash) -> session id | nil    s:put_token(hash, id)    s:drop_token(hash)
---     s:take(op, now, rate, burst) -> true | seconds to wait for the next call
+--     s:take(op, now, rate, burst, spare) -> true | seconds to wait for the next call
 --
 -- `id` is a session ARN; `hash` the SHA-256 hex of a token (tokens themselves
 -- are never stored). A record holds only strings, numbers, booleans and
@@ -18,7 +18,10 @@
 -- runtime calls put_session after every change it makes to a record.
 -- `take` is a token bucket per operation: `burst` calls at most at once,
 -- refilled at `rate` calls per second on the caller's clock (a hair slower in
--- the memory store, against rounding).
+-- the memory store, against rounding). With `spare`, only a call the burst
+-- can spare: from a full bucket (one that would otherwise overflow) or from
+-- one already down to its last call, never from a burst being spent. A store
+-- that ignores spare gives that call anyway.
 local M = { _NAME = "gameliftstreams.store" }
 
 local Memory = {}
@@ -58,7 +61,7 @@ function Memory:drop_token(hash) self._tokens[hash] = nil end
 -- it), and when both land exactly on a whole call, ours must be the one short.
 local REFILL = 1 - 1e-4
 
-function Memory:take(op, now, rate, burst)
+function Memory:take(op, now, rate, burst, spare)
   local b = self._buckets[op]
   if not b then
     b = { tokens = burst, last = now }
@@ -70,6 +73,10 @@ function Memory:take(op, now, rate, burst)
     b.last = now
   end
   if tokens > burst then tokens = burst end
+  if spare and tokens >= 2 and tokens < burst - 0.01 then
+    b.tokens = tokens
+    return (burst - 0.01 - tokens) / (rate * REFILL)
+  end
   if tokens >= 1 then
     b.tokens = tokens - 1
     return true

@@ -115,14 +115,7 @@ describe("example policies", function()
       local list = env.sessions(#tiers,
         function(i) return { id = "p" .. i, attributes = { tier = tiers[i] } } end,
         function() return { ConnectionTimeoutSeconds = 8 } end)
-      env.drop_all(list)
-      assert(env.control:quotas{ [CSSC] = 1 })
-      assert(env.control:clear_requests())
-      local boxes, offers = {}, {}
-      for i, s in ipairs(list) do
-        offers[i] = env.offer("re" .. i)
-        boxes[i] = env.call(env.rt, "reconnect", s.token, offers[i], s.client)
-      end
+      local boxes, offers = env.ask_all(list, 1)
       env.rt:step(0)
       local at_once = {}
       for i = 1, #list do if boxes[i].done then at_once[i] = boxes[i].err and boxes[i].err.code end end

@@ -15,7 +15,8 @@ end
 
 describe("scheduler", function()
   it("orders by earliest deadline, then higher priority, then arrival", function()
-    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 100 } }
+    -- hold = 0: once no protected work is queued, the burst is everyone's
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 100 }, hold = 0 }
     local now = 1000
     s:push({ op = CSSC, name = "late", deadline = now + 90, known = true }, now)
     s:push({ op = CSSC, name = "none" }, now)
@@ -242,6 +243,52 @@ describe("scheduler", function()
     end
   end)
 
+  it("keeps the burst for protected work: lower work gets only calls the burst can spare", function()
+    local now = 1000
+    -- The owner expects protected work (a policy that ranks): reserved from the start.
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 10 }, keep_burst = true, hold = 5 }
+    for i = 1, 5 do s:push({ op = CSSC, name = "low" .. i, deadline = now + 60, known = true }, now) end
+    local out, _, wait = drain(s, now)
+    assert.same({ "low1" }, out)                          -- from the full bucket: the rest waits
+    assert.is_true(wait > 0.09 and wait < 0.1, tostring(wait)) -- until it is full again
+    for i = 1, 4 do s:push({ op = CSSC, name = "high" .. i, deadline = now + 90, known = true, priority = 1 }, now) end
+    out = drain(s, now)
+    assert.same({ "high1", "high2", "high3", "high4" }, out) -- the burst is theirs, deadlines allowing
+    -- The lows wait for the bucket to fill again (5 tokens spent, 0.5 s), then
+    -- take what would overflow it: one a tenth of a second.
+    local t, served = now, {}
+    for step = 1, 20 do
+      t = now + step * 0.05
+      for _, n in ipairs(drain(s, t)) do served[#served + 1] = ("%s@%.2f"):format(n, t - now) end
+    end
+    assert.same({ "low2@0.50", "low3@0.60", "low4@0.70", "low5@0.80" }, served)
+    -- `hold` seconds after the last protected work, the burst is everyone's again.
+    for i = 1, 5 do s:push({ op = CSSC, name = "late" .. i, deadline = t + 60, known = true }, t) end
+    out = drain(s, now + 10)
+    assert.same({ "late1", "late2", "late3", "late4", "late5" }, out)
+  end)
+
+  it("lets lower work spend the burst while no protected work was ever queued, and compete once it is spent",
+  function()
+    local now = 1000
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 10 } }
+    for i = 1, 3 do s:push({ op = CSSC, name = "low" .. i, deadline = now + 5, known = true }, now) end
+    assert.same({ "low1", "low2", "low3" }, (drain(s, now)))
+    -- Protected work arrives with a later deadline: it reserves the burst,
+    -- and the call the front (lower) item may not have goes to it.
+    s:push({ op = CSSC, name = "low4", deadline = now + 5, known = true }, now)
+    for i = 1, 6 do s:push({ op = CSSC, name = "high" .. i, deadline = now + 50, known = true, priority = 2 }, now) end
+    -- Six of the seven calls left go to the highs; the last one, the burst
+    -- spent, to the low one.
+    assert.same({ "high1", "high2", "high3", "high4", "high5", "high6", "low4" }, (drain(s, now)))
+    -- From then on each call is contended as without a reserve: the more
+    -- valuable item first, the deadlines allowing, then the other.
+    s:push({ op = CSSC, name = "low5", deadline = now + 5, known = true }, now)
+    s:push({ op = CSSC, name = "high7", deadline = now + 50, known = true, priority = 2 }, now)
+    assert.same({ "high7" }, (drain(s, now + 0.11)))
+    assert.same({ "low5" }, (drain(s, now + 0.22)))
+  end)
+
   it("waits out not_before before an item competes for budget", function()
     local s = scheduler.new{ store = store.memory() }
     s:push({ op = CSSC, name = "later", not_before = 1002 }, 1000)
@@ -293,14 +340,7 @@ describe("runtime scheduling on the emulator", function()
   it("keeps within the account's quota (5/s): no throttling, every player reconnected", function()
     env.runtime{ rates = { [CSSC] = 5 } }
     local list = env.sessions(30)
-    env.drop_all(list)
-    assert(env.control:quotas{ [CSSC] = 5 })
-    assert(env.control:clear_requests())
-    local boxes, offers = {}, {}
-    for i, s in ipairs(list) do
-      offers[i] = env.offer("re" .. i)
-      boxes[i] = env.call(env.rt, "reconnect", s.token, offers[i], s.client)
-    end
+    local boxes, offers = env.ask_all(list, 5)
     env.wait_all(boxes)
     for i = 1, #list do
       assert.is_nil(boxes[i].err)
@@ -330,13 +370,7 @@ describe("runtime scheduling on the emulator", function()
     -- The runtime believes in 20/s; the account allows 5/s.
     env.runtime()
     local list = env.sessions(30)
-    env.drop_all(list)
-    assert(env.control:quotas{ [CSSC] = 5 })
-    local boxes, offers = {}, {}
-    for i, s in ipairs(list) do
-      offers[i] = env.offer("re" .. i)
-      boxes[i] = env.call(env.rt, "reconnect", s.token, offers[i], s.client)
-    end
+    local boxes, offers = env.ask_all(list, 5)
     env.wait_all(boxes)
     for i = 1, #list do
       assert.is_nil(boxes[i].err, tostring(boxes[i].err))
@@ -401,6 +435,29 @@ describe("runtime scheduling on the emulator", function()
     assert.same(want, order)
   end)
 
+  it("keeps the burst for ranked work when the policy ranks: default-priority reconnects go at the steady rate",
+  function()
+    local function spans(policy)
+      env.runtime{ rates = { [CSSC] = 5 }, policy_source = policy }
+      local list = env.sessions(5, function(i) return { id = "p" .. i .. tostring(policy ~= nil) } end)
+      local boxes = env.ask_all(list, 5)
+      env.wait_all(boxes)
+      for i = 1, #list do assert.is_nil(boxes[i].err) end
+      local calls = env.requests(CSSC)
+      assert.equal(5, #calls)
+      return calls[5].time - calls[1].time
+    end
+    -- No ranking: the five go at once on the bucket's burst of 5.
+    assert.is_true(spans(nil) < 0.2)
+    -- A policy that ranks, nobody above the default yet: one call from the
+    -- full bucket, then one a fifth of a second, the burst kept.
+    local span = spans([[return { priority = function(ctx) return ctx.requester.attributes.vip and 10 or 0 end }]])
+    assert.is_true(span >= 0.8 - 1e-6 and span < 1.3, tostring(span))
+    assert.is_true(env.rt.sched.keep_burst)
+    assert(env.rt:reload())
+    assert.is_true(env.rt.sched.keep_burst)
+  end)
+
   it("refuses at once a reconnect whose window closes before a connection can be made", function()
     env.runtime{ answer_latency = 0.5 }
     local s = env.sessions(1, nil, function() return { ConnectionTimeoutSeconds = 4 } end)[1]
@@ -445,11 +502,7 @@ describe("runtime scheduling on the emulator", function()
   it("refuses queued work once its window can no longer be met, spending no call on it", function()
     env.runtime{ rates = { [CSSC] = 1 } }
     local list = env.sessions(8, nil, function() return { ConnectionTimeoutSeconds = 5 } end)
-    env.drop_all(list)
-    assert(env.control:quotas{ [CSSC] = 1 })
-    assert(env.control:clear_requests())
-    local boxes = {}
-    for i, s in ipairs(list) do boxes[i] = env.call(env.rt, "reconnect", s.token, env.offer(), s.client) end
+    local boxes = env.ask_all(list, 1)
     env.wait_all(boxes)
     local saved, refused = 0, 0
     for i = 1, #list do

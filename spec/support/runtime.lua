@@ -8,6 +8,7 @@
 --   env.advance(5)                           -- both clocks, now
 --   env.records                              -- every log record, in order
 --   env.offer()  env.names(answer, offer)    -- fresh SDP-like offers; does answer name offer?
+--   env.ask_all(list, quota)                 -- drop, set the quota, and ask a reconnect for each
 --   env.stop()
 local core = require "gameliftstreams.core"
 local cjson = require "cjson"
@@ -202,6 +203,22 @@ function M.start(opts)
       end
       return true
     end)
+  end
+
+  --- The start of a storm: drops every session of list (env.drop_all), sets
+  -- the emulator's quota for CreateStreamSessionConnection, clears its request
+  -- log, then has each session's client ask env.rt to reconnect with a fresh
+  -- offer. Returns the boxes and the offers (wait with env.wait_all).
+  function env.ask_all(list, quota)
+    env.drop_all(list)
+    assert(e.control:quotas{ CreateStreamSessionConnection = quota })
+    assert(e.control:clear_requests())
+    local boxes, offers = {}, {}
+    for i, s in ipairs(list) do
+      offers[i] = env.offer("re" .. i)
+      boxes[i] = env.call(env.rt, "reconnect", s.token, offers[i], s.client)
+    end
+    return boxes, offers
   end
 
   --- Runs until every box of the list is done.

@@ -13,7 +13,10 @@
 --   STORM_DIAG=1        the high-priority players the optimum over them alone saves and
 --                       gls lost, by window and first error; per window, that optimum
 --                       against gls's saved players of each class; and per 10 s of the
---                       storm, gls's calls to each class against that optimum's
+--                       storm, gls's calls to each class against that optimum's;
+--   STORM_DIAG=2        also one line per savable high-priority player lost and per
+--                       player saved from a window under 300 s at low priority, with
+--                       every error it was told (code@virtual second(offer/live offer))
 -- See bench/storm for what is measured and printed.
 package.path = "bench/?.lua;" .. package.path
 local core = require "gameliftstreams.core"
@@ -46,6 +49,7 @@ local GC_EVERY = assert(tonumber(env("GC_EVERY", "5")), "GC_EVERY: seconds expec
 local PLAIN_QUOTA = env("PLAIN_RETRY_QUOTA", "1") ~= "0"
 local STATUS_INTERVAL = tonumber(env("STATUS_INTERVAL", ""))
 local DIAG = env("STORM_DIAG", "0") ~= "0"
+local DIAG_PLAYERS = env("STORM_DIAG", "0") == "2"
 local ANSWER_LATENCY = tonumber(env("ANSWER_LATENCY", ""))
 local LIST_RATE = tonumber(env("LIST_RATE", ""))
 
@@ -157,6 +161,10 @@ function Run:answered(p, seq, digest, t, answer, err)
     self.errors[code] = (self.errors[code] or 0) + 1
     if DIAG and p.seq == seq and code ~= "Superseded" and not p.diag_err then
       p.diag_err, p.diag_err_at = code, self.s
+    end
+    if DIAG_PLAYERS then
+      p.dlog = p.dlog or {}
+      p.dlog[#p.dlog + 1] = ("%s@%.2f(seq%d/%d)"):format(code, self.s, seq, p.seq)
     end
     return
   end
@@ -434,6 +442,22 @@ local function diagnose(storm)
     if p.high and served[p.i] then w.opt = w.opt + 1 end
     if p.saved then
       if p.high then w.high = w.high + 1 else w.low = w.low + 1 end
+    end
+  end
+  local lost = 0
+  for _, p in ipairs(storm.players) do
+    if p.high and served[p.i] and not p.saved then lost = lost + 1 end
+  end
+  if DIAG_PLAYERS and lost > 0 then
+    -- Each player the trade was about: a savable high one lost, or a low one
+    -- saved from a window that closes before the last (300 s) one.
+    for _, p in ipairs(storm.players) do
+      if p.timeout < 300 and ((p.saved and not p.high) or (p.high and not p.saved and served[p.i])) then
+        say("    %s %d: window %d s, drop %.2f notice %.2f close %.2f saved at %s, optimum serves at %s; %d asks: %s",
+          p.high and "lost high" or "saved low", p.i, p.timeout, p.drop, p.notice, p.close,
+          p.saved_at and ("%.3f"):format(p.saved_at) or "-", served[p.i] and ("%.3f"):format(served[p.i]) or "-",
+          p.asks, table.concat(p.dlog or {}, " "))
+      end
     end
   end
   for _, t in ipairs{ 30, 60, 120, 300 } do

@@ -33,9 +33,37 @@ end
 -- It has the surface the runtime uses (start, pollfd, timeout, step) plus
 -- in_flight; each start is one HTTP call (the wrapped client makes no
 -- retries of its own: max_attempts = 1).
+--
+-- It also makes a run repeatable. The calls a backend starts go one at a
+-- time, in the order it started them, and their replies reach it in that
+-- order once every call it had started is back (one step). Concurrent calls
+-- would reach the emulator, and come back, in whatever order the sockets
+-- give, and which of a sweep's page and a reconnect the emulator handles
+-- first changes what the backend learns: the same storm then gave figures a
+-- few players apart from one run to the next. All of them take no virtual
+-- time either way.
 function M.counting(client)
   local counts = {}
+  local queue, qhead, qtail, held = {}, 1, 0, {}
+  local active = false
   local c = { counts = counts }
+  local issue
+  local function done(call, out, err)
+    local k = call.k
+    if err then
+      if err.code == "ThrottlingException" then k.throttled = k.throttled + 1 else k.failed = k.failed + 1 end
+    end
+    call.out, call.err = out, err
+    held[#held + 1] = call
+    active = false
+  end
+  function issue()
+    local call = queue[qhead]
+    queue[qhead] = nil
+    qhead = qhead + 1
+    active = true
+    client:start(call.op, call.input, function(out, err) done(call, out, err) end)
+  end
   function c.start(_, op, input, cb)
     local name = model_name[op] or op
     local k = counts[name]
@@ -44,18 +72,31 @@ function M.counting(client)
       counts[name] = k
     end
     k.calls = k.calls + 1
-    return client:start(op, input, function(out, err)
-      if err then
-        if err.code == "ThrottlingException" then k.throttled = k.throttled + 1 else k.failed = k.failed + 1 end
-      end
-      cb(out, err)
-    end)
+    qtail = qtail + 1
+    queue[qtail] = { op = op, input = input, cb = cb, k = k }
   end
   function c.pollfd() return client:pollfd() end
   function c.events() return client:events() end
-  function c.timeout() return client:timeout() end
-  function c.step(_, s) return client:step(s) end
-  function c.in_flight() return client:in_flight() end
+  function c.timeout()
+    if held[1] or queue[qhead] then return 0 end
+    return client:timeout()
+  end
+  -- Runs every queued call to its end, one after the other, then delivers
+  -- their replies in the order the calls were started.
+  function c.step()
+    local t0 = core.time()
+    while active or queue[qhead] do
+      if not active then issue() end
+      client:step(0.01)
+      if core.time() - t0 > 60 then error("a call to the emulator never came back") end
+    end
+    queue, qhead, qtail = {}, 1, 0
+    local h = held
+    held = {}
+    for _, call in ipairs(h) do call.cb(call.out, call.err) end
+    return #h
+  end
+  function c.in_flight() return (qtail - qhead + 1) + (active and 1 or 0) + #held end
   function c.close() return client:close() end
   function c.op(name)
     return counts[name] or { calls = 0, throttled = 0, failed = 0 }

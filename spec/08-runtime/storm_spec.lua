@@ -81,3 +81,52 @@ describe("bench/storm #emulator", function()
     assert.is_true(f.calls <= 1.05 * f.saved, last)
   end)
 end)
+
+describe("bench/storm's counting client #emulator", function()
+  local emulator = require "spec.support.emulator"
+  local e
+  setup(function() e = emulator.start{ clock = "virtual" } end)
+  teardown(function() if e then e.stop() end end)
+
+  it("sends calls one at a time in the order made, and replies in that order once all are back", function()
+    package.path = "bench/?.lua;" .. package.path
+    local backends = require "storm_backends"
+    local c = backends.counting(e.client{ max_attempts = 1 })
+    local SG, APP = "sg-1AB2C3De4", "a-9ZY8X7Wv6"
+    local calls = {
+      { "ListStreamGroups", {} }, { "GetApplication", { Identifier = APP } },
+      { "ListStreamSessions", { Identifier = SG } }, { "GetStreamGroup", { Identifier = SG } },
+      { "ListApplications", {} },
+    }
+    local before = #assert(e.control:requests())
+    local made, got = {}, {}
+    for round = 1, 4 do
+      for i, call in ipairs(calls) do
+        local n = #made + 1
+        made[n] = call[1]
+        c:start(call[1], call[2], function(out, err)
+          assert.is_nil(err)
+          assert.is_table(out)
+          got[#got + 1] = n
+        end)
+        assert.equal(n, c:in_flight())
+        assert.equal(0, c:timeout())                -- something to do at once
+        assert.equal(round * #calls - #calls + i, #made)
+      end
+    end
+    assert.same({}, got)                            -- nothing before a step
+    assert.equal(#made, c:step(0))
+    local want = {}
+    for i = 1, #made do want[i] = i end
+    assert.same(want, got)
+    assert.equal(0, c:in_flight())
+    -- The emulator saw them in the order they were made.
+    local log = assert(e.control:requests())
+    local seen = {}
+    for i = before + 1, #log do seen[#seen + 1] = log[i].operation end
+    assert.same(made, seen)
+    assert.equal(4, c.op("GetApplication").calls)
+    assert.equal(0, c.op("GetApplication").failed)
+    c:close()
+  end)
+end)

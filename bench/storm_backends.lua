@@ -77,9 +77,11 @@ function M.counting(client)
   end
   function c.pollfd() return client:pollfd() end
   function c.events() return client:events() end
+  -- Between steps nothing is in flight: the wrapped client's own timers
+  -- (real time) have no say in when the backend has work.
   function c.timeout()
     if held[1] or queue[qhead] then return 0 end
-    return client:timeout()
+    return nil
   end
   -- Runs every queued call to its end, one after the other, then delivers
   -- their replies in the order the calls were started.

@@ -2148,8 +2148,10 @@ end
 local USAGE = [[
 usage: glsrun emulator [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]
                        [--clock virtual|real] [--region REGION] [--account ID]
-                       [--credentials FILE]
+                       [--credentials FILE] [--seed N]
 A local Amazon GameLift Streams. The first line on stdout is "listening on URL".
+--seed N: the IDs, tokens and secrets it makes come from a generator seeded with
+N, so that a run against it can be repeated exactly (default: a random seed).
 --credentials FILE: a JSON object {"AKID": {"secret_access_key": "...", "session_token": "..."}};
 without it AKIDEXAMPLE (the AWS documentation's example key) and the AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN of the environment are accepted.
@@ -2157,7 +2159,7 @@ AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN of the environment are accepted.
 
 local VALUE_OPTS = {
   ["--listen"] = true, ["--tls-cert"] = true, ["--tls-key"] = true, ["--clock"] = true,
-  ["--region"] = true, ["--account"] = true, ["--credentials"] = true,
+  ["--region"] = true, ["--account"] = true, ["--credentials"] = true, ["--seed"] = true,
 }
 
 local function read_file(path)
@@ -2197,6 +2199,9 @@ local function parse_args(argv)
   end
   if o["--account"] and not o["--account"]:find("^%d+$") or (o["--account"] and #o["--account"] ~= 12) then
     return nil, "--account must be 12 digits"
+  end
+  if o["--seed"] and not o["--seed"]:find("^%d+$") or (o["--seed"] and #o["--seed"] > 15) then
+    return nil, ("--seed must be a whole number of at most 15 digits, got '%s'"):format(o["--seed"])
   end
   if (o["--tls-cert"] == nil) ~= (o["--tls-key"] == nil) then
     return nil, o["--tls-cert"] and "--tls-key is needed with --tls-cert" or "--tls-cert is needed with --tls-key"
@@ -2244,6 +2249,8 @@ function M.main(argv, sys)
     return 255
   end
   local srv
+  -- The process's own generator: glsrun emulator is the only user of it here.
+  if o["--seed"] then math.randomseed(math.tointeger(tonumber(o["--seed"]))) end
   local emu = M.new{
     clock = o["--clock"], region = o["--region"], account = o["--account"],
     credentials = o.credentials or default_credentials(), time_source = sys.time or core.time,

@@ -77,6 +77,31 @@ describe("glsrun emulator #emulator", function()
     assert.matches("%-%-listen must be HOST:PORT", out)
   end)
 
+  it("makes the same IDs for the same --seed, so that a run against it can be repeated", function()
+    local function first_arns(seed)
+      local e = emulator.start{ clock = "virtual", args = { "--seed", seed } }
+      local c = e.client()
+      local arns = {}
+      for i = 1, 3 do
+        local out = assert(c:start_stream_session{ Identifier = "sg-1AB2C3De4", ApplicationIdentifier = "a-9ZY8X7Wv6",
+          Protocol = "WebRTC", SignalRequest = "v=0 offer " .. i })
+        arns[i] = out.Arn
+      end
+      c:close()
+      e.stop()
+      return arns
+    end
+    local a, b, other = first_arns("7"), first_arns("7"), first_arns("8")
+    assert.same(a, b)
+    assert.not_same(a, other)
+    assert.not_equal(a[1], a[2])
+    local f = assert(io.popen("build/glsrun emulator --seed 1.5 2>&1; echo \"rc=$?\""))
+    local out = f:read("a")
+    f:close()
+    assert.matches("rc=252", out)
+    assert.matches("%-%-seed must be a whole number", out)
+  end)
+
   it("injects faults on the wire: status, dropped connection, truncated and malformed bodies, latency", function()
     local e = emulator.start{}
     local c = e.client{ max_attempts = 1, read_timeout = 5 }

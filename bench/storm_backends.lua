@@ -34,8 +34,8 @@ end
 -- in_flight; each start is one HTTP call (the wrapped client makes no
 -- retries of its own: max_attempts = 1).
 --
--- It also makes a run repeatable. The calls a backend starts go one at a
--- time, in the order it started them, and their replies reach it in that
+-- It also removes one cause of run-to-run variation. The calls a backend
+-- starts go one at a time, in the order it started them, and their replies reach it in that
 -- order once every call it had started is back (one step). Concurrent calls
 -- would reach the emulator, and come back, in whatever order the sockets
 -- give, and which of a sweep's page and a reconnect the emulator handles
@@ -47,7 +47,6 @@ function M.counting(client)
   local queue, qhead, qtail, held = {}, 1, 0, {}
   local active = false
   local c = { counts = counts }
-  local issue
   local function done(call, out, err)
     local k = call.k
     if err then
@@ -57,7 +56,7 @@ function M.counting(client)
     held[#held + 1] = call
     active = false
   end
-  function issue()
+  local function issue()
     local call = queue[qhead]
     queue[qhead] = nil
     qhead = qhead + 1

@@ -418,9 +418,10 @@ end
 -- alone saves were lost (window, first error and when, relative to close).
 local function diagnose(storm)
   local _, _, served = model.optimum(storm.players, { rate = QUOTA, burst = QUOTA, only_high = true })
-  local by = {}
+  local by, lost = {}, 0
   for _, p in ipairs(storm.players) do
     if p.high and served[p.i] and not p.saved then
+      lost = lost + 1
       local key = ("window %3d s, %s"):format(p.timeout, p.diag_err and
         ("%s %.1f s before close"):format(p.diag_err, p.close - p.diag_err_at) or "no error")
       by[key] = (by[key] or 0) + 1
@@ -443,10 +444,6 @@ local function diagnose(storm)
     if p.saved then
       if p.high then w.high = w.high + 1 else w.low = w.low + 1 end
     end
-  end
-  local lost = 0
-  for _, p in ipairs(storm.players) do
-    if p.high and served[p.i] and not p.saved then lost = lost + 1 end
   end
   if DIAG_PLAYERS and lost > 0 then
     -- Each player the trade was about: a savable high one lost, or a low one

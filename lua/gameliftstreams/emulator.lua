@@ -2200,7 +2200,8 @@ local function parse_args(argv)
   if o["--account"] and not o["--account"]:find("^%d+$") or (o["--account"] and #o["--account"] ~= 12) then
     return nil, "--account must be 12 digits"
   end
-  if o["--seed"] and not o["--seed"]:find("^%d+$") or (o["--seed"] and #o["--seed"] > 15) then
+  local seed = o["--seed"]
+  if seed and (not seed:find("^%d+$") or #seed > 15) then
     return nil, ("--seed must be a whole number of at most 15 digits, got '%s'"):format(o["--seed"])
   end
   if (o["--tls-cert"] == nil) ~= (o["--tls-key"] == nil) then

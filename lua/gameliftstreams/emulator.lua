@@ -370,7 +370,8 @@ local function check_opts(opts)
 end
 
 --- emulator.new(opts) -> emulator. Every field optional:
--- clock ("real" | "virtual"), time_source (function -> epoch seconds, default
+-- clock ("real" | "virtual": starts at the real time's whole second, so that
+-- sums of the same offsets round the same way from one run to the next), time_source (function -> epoch seconds, default
 -- core.time), region ("us-west-2"), account ("123456789012"), credentials
 -- ({ [akid] = { secret_access_key =, session_token = } }), quotas ({ [op] = calls/s,
 -- ["*"] = every op }; 0 or false = unlimited), delays (see DEFAULT_DELAYS),
@@ -385,7 +386,7 @@ function M.new(opts)
   self.time_source = opts.time_source or core.time
   self.virtual = opts.clock == "virtual"
   self.offset = 0
-  self.vnow = self.time_source()
+  self.vnow = self.virtual and math.floor(self.time_source()) or self.time_source()
   self.region = opts.region or "us-west-2"
   self.account = opts.account or "123456789012"
   self.respond = opts.respond

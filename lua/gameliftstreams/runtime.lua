@@ -1175,6 +1175,8 @@ function Runtime:end_sweep(complete)
         self:save(rec)
       end
     end
+    -- The store's order is a hash order, which differs between processes.
+    table.sort(gone, function(a, b) return a.arn < b.arn end)
     for _, rec in ipairs(gone) do self:end_session(rec, "TERMINATED", "no longer listed") end
     self:emit({ event = "sweep", full = true, sessions = self.store:count(), ended = #gone })
   end

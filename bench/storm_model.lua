@@ -147,6 +147,28 @@ function M.optimum(players, opts)
   return saved, saved_high, served
 end
 
+--- model.edf_in(players, instants) -> how many players earliest-deadline-first
+-- saves with one call at each of the given instants (seconds, any order).
+function M.edf_in(players, instants)
+  local jobs = table.move(players, 1, #players, 1, {})
+  table.sort(jobs, function(a, b) return a.notice < b.notice end)
+  local times = table.move(instants, 1, #instants, 1, {})
+  table.sort(times)
+  local heap, k, saved = {}, 1, 0
+  for _, t in ipairs(times) do
+    while k <= #jobs and jobs[k].notice <= t do
+      heap_push(heap, jobs[k], by_close)
+      k = k + 1
+    end
+    while heap[1] and heap[1].close <= t do heap_pop(heap, by_close) end
+    if heap[1] then
+      heap_pop(heap, by_close)
+      saved = saved + 1
+    end
+  end
+  return saved
+end
+
 ---------------------------------------------------------------- figures
 
 --- The q-quantile (0..1) of a list of numbers (nearest rank), or nil.

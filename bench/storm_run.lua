@@ -13,7 +13,13 @@
 --   STORM_DIAG=1        the high-priority players the optimum over them alone saves and
 --                       gls lost, by window and first error; per window, that optimum
 --                       against gls's saved players of each class; and per 10 s of the
---                       storm, gls's calls to each class against that optimum's;
+--                       storm, gls's calls to each class against that optimum's; and
+--                       earliest-deadline-first over the high-priority players in the
+--                       instants gls called for them, and in all its call instants
+--                       (below the optimum over high priority alone: the instants lost
+--                       calls; between the two: low-priority work took calls they needed)
+--   STORM_DUMP=FILE     with STORM_DIAG: one line per player to FILE: i, high (1/0),
+--                       notice, close, the virtual second gls saved it (or -), ARN
 --   STORM_DIAG=2        also one line per savable high-priority player lost and per
 --                       player saved from a window under 300 s at low priority, with
 --                       every error it was told (code@virtual second(offer/live offer))
@@ -311,6 +317,9 @@ local function run_backend(storm, name)
     if nxt == math.huge then nxt = s + 1 end
     local step = DT
     if nxt > s + DT then step = math.ceil((nxt - s) / DT) * DT end
+    -- A backend's own timer (the runtime's timeout, an SDK backoff) fires when
+    -- it is due, as a host's event loop would call it; clients act on the grid.
+    if due and due > 0 and due < step then step = math.max(due, 1e-6) end
     check(timed(ctl.advance, step))
     s = s + step
   end
@@ -483,6 +492,28 @@ local function diagnose(storm)
     if x then line[#line + 1] = ("%d:%d/%d/%d"):format(b * 10, x.high, x.low, x.opt) end
   end
   say("    gls high/low saved and high-only optimum served, by 10 s: %s", table.concat(line, " "))
+  -- Where the difference comes from: earliest-deadline-first over the high
+  -- priority players in the instants gls made its high-priority calls (the
+  -- order gls served them in), and in the instants of all its calls (the
+  -- calls low-priority players took).
+  local highs, slots_high, slots_all = {}, {}, {}
+  for _, p in ipairs(storm.players) do
+    if p.high then highs[#highs + 1] = p end
+    if p.saved_at then
+      slots_all[#slots_all + 1] = p.saved_at
+      if p.high then slots_high[#slots_high + 1] = p.saved_at end
+    end
+  end
+  if os.getenv("STORM_DUMP") then
+    local f = assert(io.open(os.getenv("STORM_DUMP"), "w"))
+    for _, p in ipairs(storm.players) do
+      f:write(("%d %s %.17g %.17g %s %s\n"):format(p.i, p.high and 1 or 0, p.notice, p.close,
+        p.saved_at and ("%.17g"):format(p.saved_at) or "-", p.arn))
+    end
+    f:close()
+  end
+  say("    high-only EDF in gls's high-priority call instants %d, in all its call instants %d",
+    model.edf_in(highs, slots_high), model.edf_in(highs, slots_all))
 end
 
 local function main()

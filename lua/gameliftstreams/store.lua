@@ -56,33 +56,37 @@ function Memory:token(hash) return self._tokens[hash] end
 function Memory:put_token(hash, id) self._tokens[hash] = id end
 function Memory:drop_token(hash) self._tokens[hash] = nil end
 
--- Refills run a ten-thousandth slow: the service's bucket and ours see the
--- same elapsed time up to rounding (clocks in epoch seconds carry ~1e-7 s of
--- it), and when both land exactly on a whole call, ours must be the one short.
-local REFILL = 1 - 1e-4
+-- Refilled calls are taken only with a hundred-thousandth of a call to spare:
+-- the service's bucket and ours see the same elapsed time up to rounding
+-- (clocks in epoch seconds carry ~1e-7 s of it), and when both land exactly
+-- on a whole call, ours must be the one short. The margin is per call, not a
+-- slower refill, so it does not add up over a long overload. The calls of a
+-- full bucket are whole on both sides and need none.
+local SPARE = 1e-5
 
 function Memory:take(op, now, rate, burst, spare)
   local b = self._buckets[op]
   if not b then
-    b = { tokens = burst, last = now }
+    b = { tokens = burst, last = now, whole = true }
     self._buckets[op] = b
   end
   local tokens = b.tokens
   if now > b.last then
-    tokens = tokens + (now - b.last) * rate * REFILL
+    tokens = tokens + (now - b.last) * rate
     b.last = now
+    b.whole = tokens >= burst
+    if tokens > burst then tokens = burst end
   end
-  if tokens > burst then tokens = burst end
   if spare and tokens >= 2 and tokens < burst - 0.01 then
     b.tokens = tokens
-    return (burst - 0.01 - tokens) / (rate * REFILL)
+    return (burst - 0.01 - tokens) / rate
   end
-  if tokens >= 1 then
+  if tokens >= 1 + SPARE or (b.whole and tokens >= 1) then
     b.tokens = tokens - 1
     return true
   end
   b.tokens = tokens
-  return (1 - tokens) / (rate * REFILL)
+  return (1 + SPARE - tokens) / rate
 end
 
 return M

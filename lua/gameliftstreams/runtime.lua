@@ -36,7 +36,7 @@
 --   answer_latency   seconds a call is assumed to take: known deadlines closer
 --                    than this are refused with DeadlineExceeded. Unset, it is
 --                    learnt: 0.5 until calls have come back, then 1.5 times the
---                    slowest of the last 32 calls plus 0.05 (at most 10)
+--                    slowest of the last 32 calls plus 0.01 (at most 10)
 --   settle           seconds after a connection is created before the next one
 --                    for the same session is tried (default 0.25: RECONNECTING)
 --   hook_instructions (1e6), hook_memory_kb (4096): budgets per hook call
@@ -955,7 +955,7 @@ function Runtime:call_took(took)
   for i = 1, math.min(ring.n, CALL_TIMES) do
     if ring[i] > worst then worst = ring[i] end
   end
-  local margin = math.min(10, 1.5 * worst + 0.05)
+  local margin = math.min(10, 1.5 * worst + 0.01)
   self.latency = margin
   self.sched.latency = margin
 end

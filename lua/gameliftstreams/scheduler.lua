@@ -29,7 +29,7 @@
 -- its deadline), the queue is over capacity, and waiting would only let an
 -- arbitrary item expire. Instead pump() refuses at once, without spending
 -- budget, the item of lowest priority among those up to the first one that
--- would miss (the latest of them on a tie), and again until every known
+-- would miss (the earliest of them on a tie), and again until every known
 -- deadline can be met. That keeps the most work that can be done (refusing
 -- any one item of that prefix makes room), and makes it the most valuable:
 -- higher-priority work is never refused while lower-priority work is queued
@@ -81,18 +81,21 @@ end
 -- queued), _mn least slack of the known items (positions counted within the
 -- subtree), _pi least valuable sheddable item (known, or with a latest
 -- deadline to move to; lowest priority, then a guess before a known
--- deadline, then the later one), _px most
+-- deadline, then the earlier one), _px most
 -- valuable item (highest priority; the earlier one on a tie). The heap weight
 -- is a hash of item.seq, not a field: a queued reconnect's table stays small
 -- (16 fields, 17 with a latest), which matters with 20,000 of them.
 
 local function size(t) return t and t._n or 0 end
 
--- Whether a (earlier in the queue) is shed before b (later): the lower
--- priority first; on a tie a guess (moved back, not refused) before a known
--- deadline, else the later one. a may be nil (nothing yet).
+-- Whether a is shed before b: the lower priority first; on a tie a guess
+-- (moved back, not refused) before a known deadline; else neither, and the
+-- one met first in queue order, the earlier, goes. Refusing the most urgent
+-- of equals keeps the ones with later deadlines, which can still use room
+-- that opens up later (an item ahead superseded, refused or sent elsewhere);
+-- an item about to close cannot. The storm of bench/storm lost two to three
+-- more high-priority players with the later one.
 local function sheds_before(a, b)
-  if not a then return false end
   if a.priority ~= b.priority then return a.priority < b.priority end
   return not a.known and b.known
 end
@@ -119,9 +122,9 @@ local function pull(t, c)
   end
   t._mn = mn
   local best = l and l._pi
-  if (t.known or t.latest) and not sheds_before(best, t) then best = t end
+  if (t.known or t.latest) and (not best or sheds_before(t, best)) then best = t end
   local rb = r and r._pi
-  if rb and not sheds_before(best, rb) then best = rb end
+  if rb and (not best or sheds_before(rb, best)) then best = rb end
   t._pi = best
   local top = l and l._px
   if not top or t.priority > top.priority then top = t end
@@ -234,9 +237,9 @@ local function least_in(t, k)
   local nl = size(t._l)
   if k <= nl then return least_in(t._l, k) end
   local best = t._l and t._l._pi
-  if (t.known or t.latest) and not sheds_before(best, t) then best = t end
+  if (t.known or t.latest) and (not best or sheds_before(t, best)) then best = t end
   local rb = least_in(t._r, k - nl - 1)
-  if rb and not sheds_before(best, rb) then best = rb end
+  if rb and (not best or sheds_before(rb, best)) then best = rb end
   return best
 end
 

@@ -126,13 +126,29 @@ describe("scheduler", function()
     assert.same({ "high-2", "guess" }, rest)
   end)
 
+  it("refuses the most urgent of equally valuable items, keeping those that can use room opening later", function()
+    -- 1 call/s, no margin: calls now, at +1 and at +2; c's window closes at
+    -- +1.8, so one of the three goes. Each of them would make room; the one
+    -- about to close is refused, and b and c keep their calls.
+    local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
+    local now = 1000
+    for _, x in ipairs({ { "a", 0.5 }, { "b", 1.5 }, { "c", 1.8 } }) do
+      s:push({ op = CSSC, name = x[1], deadline = now + x[2], priority = 1, known = true }, now)
+    end
+    local out, refused = drain(s, now)
+    assert.same({ "a" }, refused)
+    assert.same({ "b" }, out)
+    assert.same({ "c" }, (drain(s, now + 1.01)))
+  end)
+
   it("moves a less valuable guessed deadline back to its latest rather than refuse valuable work", function()
     -- 1 call/s, no latency margin. Two guesses of low priority (lower bounds
     -- 0.3 s and 0.4 s away) stand ahead of two valuable items whose known
     -- windows close 1.5 s and 2.5 s away: four calls would need 4 s. Without a
     -- latest, a guess is never refused nor moved, so the valuable work is
-    -- refused (the first that would miss); with one, the guesses move back to their latest (60 s: the
-    -- client asked after its stream dropped) and the valuable work goes first.
+    -- refused (the first that would miss); with one, a guess moves back to its latest (60 s: the
+    -- client asked after its stream dropped; the earlier guess, the more urgent of two equals, goes)
+    -- and the valuable work goes first.
     local function run(latest)
       local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
       local now = 1000
@@ -157,7 +173,7 @@ describe("scheduler", function()
     assert.same({ "vip-2", "guess-1", "guess-2" }, order)
     order, refused = run(60)
     assert.same({}, refused)
-    assert.same({ "vip-1", "vip-2", "guess-1", "guess-2" }, order)
+    assert.same({ "vip-1", "vip-2", "guess-2", "guess-1" }, order)
     -- Moved back, a guess is known at its latest: missing even that, it is refused.
     local s = scheduler.new{ store = store.memory(), rates = { [CSSC] = 1 }, latency = 0 }
     local now = 1000
@@ -202,7 +218,7 @@ describe("scheduler", function()
         end
       else
         -- The model's own verdict: drop the least valuable of the prefix up to the
-        -- first known item that misses, until none does.
+        -- first known item that misses (the earliest on a tie), until none does.
         local l = sorted()
         local want = {}
         while true do
@@ -213,7 +229,7 @@ describe("scheduler", function()
           if not miss then break end
           local worst, wi
           for i = 1, miss do
-            if l[i].known and (not worst or l[i].priority <= worst.priority) then worst, wi = l[i], i end
+            if l[i].known and (not worst or l[i].priority < worst.priority) then worst, wi = l[i], i end
           end
           want[#want + 1] = worst
           table.remove(l, wi)
@@ -479,11 +495,11 @@ describe("runtime scheduling on the emulator", function()
 
   it("learns its answer latency from the calls when none is set: 0.5 s until calls come back", function()
     -- The emulator answers at once on the virtual clock: the margin falls to
-    -- 1.5 * 0 + 0.05, so a window 0.3 s from closing is still tried.
+    -- 1.5 * 0 + 0.01, so a window 0.3 s from closing is still tried.
     env.runtime()
     assert.equal(0.5, env.rt:stats().answer_latency)
     local s = env.sessions(1, nil, function() return { ConnectionTimeoutSeconds = 4 } end)[1]
-    assert.near(0.05, env.rt:stats().answer_latency, 1e-9)
+    assert.near(0.01, env.rt:stats().answer_latency, 1e-9)
     local dropped = env.now()
     env.drop_all({ s })
     env.advance(dropped + 3.7 - env.now())

@@ -108,6 +108,23 @@ M.heap_push, M.heap_pop = heap_push, heap_pop
 
 local function by_close(p) return p.close end
 
+local function by_notice(list)
+  local jobs = table.move(list, 1, #list, 1, {})
+  table.sort(jobs, function(a, b) return a.notice < b.notice end)
+  return jobs
+end
+
+-- Puts the jobs asked by t (jobs[k..], in notice order) on the heap and drops
+-- those whose window has closed by t; returns the next k.
+local function release(heap, jobs, k, t)
+  while k <= #jobs and jobs[k].notice <= t do
+    heap_push(heap, jobs[k], by_close)
+    k = k + 1
+  end
+  while heap[1] and heap[1].close <= t do heap_pop(heap, by_close) end
+  return k
+end
+
 --- model.optimum(players, {rate=, burst=, only_high=}) -> saved, saved_high, served
 -- served[i] = the time the optimum serves player i (nil: not saved).
 function M.optimum(players, opts)
@@ -116,7 +133,7 @@ function M.optimum(players, opts)
   for _, p in ipairs(players) do
     if not opts.only_high or p.high then jobs[#jobs + 1] = p end
   end
-  table.sort(jobs, function(a, b) return a.notice < b.notice end)
+  jobs = by_notice(jobs)
   local heap, served = {}, {}
   local t, tokens, last = 0, burst, 0
   local saved, saved_high, k = 0, 0, 1
@@ -125,11 +142,7 @@ function M.optimum(players, opts)
       if k > #jobs then break end
       if jobs[k].notice > t then t = jobs[k].notice end
     end
-    while k <= #jobs and jobs[k].notice <= t do
-      heap_push(heap, jobs[k], by_close)
-      k = k + 1
-    end
-    while heap[1] and heap[1].close <= t do heap_pop(heap, by_close) end
+    k = release(heap, jobs, k, t)
     if heap[1] then
       tokens = math.min(burst, tokens + (t - last) * rate)
       last = t
@@ -150,17 +163,12 @@ end
 --- model.edf_in(players, instants) -> how many players earliest-deadline-first
 -- saves with one call at each of the given instants (seconds, any order).
 function M.edf_in(players, instants)
-  local jobs = table.move(players, 1, #players, 1, {})
-  table.sort(jobs, function(a, b) return a.notice < b.notice end)
+  local jobs = by_notice(players)
   local times = table.move(instants, 1, #instants, 1, {})
   table.sort(times)
   local heap, k, saved = {}, 1, 0
   for _, t in ipairs(times) do
-    while k <= #jobs and jobs[k].notice <= t do
-      heap_push(heap, jobs[k], by_close)
-      k = k + 1
-    end
-    while heap[1] and heap[1].close <= t do heap_pop(heap, by_close) end
+    k = release(heap, jobs, k, t)
     if heap[1] then
       heap_pop(heap, by_close)
       saved = saved + 1

@@ -317,9 +317,6 @@ local function run_backend(storm, name)
     if nxt == math.huge then nxt = s + 1 end
     local step = DT
     if nxt > s + DT then step = math.ceil((nxt - s) / DT) * DT end
-    -- A backend's own timer (the runtime's timeout, an SDK backoff) fires when
-    -- it is due, as a host's event loop would call it; clients act on the grid.
-    if due and due > 0 and due < step then step = math.max(due, 1e-6) end
     check(timed(ctl.advance, step))
     s = s + step
   end

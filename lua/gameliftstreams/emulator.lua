@@ -371,8 +371,9 @@ end
 
 --- emulator.new(opts) -> emulator. Every field optional:
 -- clock ("real" | "virtual": starts at the real time's whole second, so that
--- sums of the same offsets round the same way from one run to the next), time_source (function -> epoch seconds, default
--- core.time), region ("us-west-2"), account ("123456789012"), credentials
+-- sums of the same offsets round the same way from one run to the next),
+-- time_source (function -> epoch seconds, default core.time), region
+-- ("us-west-2"), account ("123456789012"), credentials
 -- ({ [akid] = { secret_access_key =, session_token = } }), quotas ({ [op] = calls/s,
 -- ["*"] = every op }; 0 or false = unlimited), delays (see DEFAULT_DELAYS),
 -- respond (srv:respond, for replies deferred by a latency fault), any_region (accept

@@ -492,7 +492,9 @@ local function diagnose(storm)
   -- Where the difference comes from: earliest-deadline-first over the high
   -- priority players in the instants gls made its high-priority calls (the
   -- order gls served them in), and in the instants of all its calls (the
-  -- calls low-priority players took).
+  -- calls low-priority players took). A call takes no virtual time, so the
+  -- instant a player was saved is the instant of its call; a call that saved
+  -- no one (calls > saved) is not counted.
   local highs, slots_high, slots_all = {}, {}, {}
   for _, p in ipairs(storm.players) do
     if p.high then highs[#highs + 1] = p end
@@ -501,8 +503,9 @@ local function diagnose(storm)
       if p.high then slots_high[#slots_high + 1] = p.saved_at end
     end
   end
-  if os.getenv("STORM_DUMP") then
-    local f = assert(io.open(os.getenv("STORM_DUMP"), "w"))
+  local dump = os.getenv("STORM_DUMP")
+  if dump then
+    local f = assert(io.open(dump, "w"))
     for _, p in ipairs(storm.players) do
       f:write(("%d %s %.17g %.17g %s %s\n"):format(p.i, p.high and 1 or 0, p.notice, p.close,
         p.saved_at and ("%.17g"):format(p.saved_at) or "-", p.arn))

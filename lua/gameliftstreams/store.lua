@@ -74,9 +74,9 @@ function Memory:take(op, now, rate, burst, spare)
   if now > b.last then
     tokens = tokens + (now - b.last) * rate
     b.last = now
-    b.whole = tokens >= burst
-    if tokens > burst then tokens = burst end
+    b.whole = false
   end
+  if tokens >= burst then tokens, b.whole = burst, true end
   if spare and tokens >= 2 and tokens < burst - 0.01 then
     b.tokens = tokens
     return (burst - 0.01 - tokens) / rate

@@ -37,8 +37,10 @@ function M.start(opts)
   for i = #names, 1, -1 do table.insert(argv, 1, names[i] .. "=" .. sh_quote(opts.env[names[i]])) end
   if #names > 0 then table.insert(argv, 1, "env") end
   local status_file = out .. ".status"
-  -- A subshell records the exit status, so stop() can report it.
-  local cmd = ("(%s >%s 2>&1; echo $? >%s) & echo $!"):format(table.concat(argv, " "), out, status_file)
+  -- A subshell records the exit status, so stop() can report it; it lands by
+  -- rename, so stop() never reads the file created but not yet written.
+  local cmd = ("(%s >%s 2>&1; echo $? >%s.tmp; mv %s.tmp %s) & echo $!")
+    :format(table.concat(argv, " "), out, status_file, status_file, status_file)
   local p = assert(io.popen("sh -c " .. sh_quote(cmd)))
   local shell_pid = tonumber(p:read("l"))
   p:close()

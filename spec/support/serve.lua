@@ -57,9 +57,10 @@ function M.start(opts)
     :format(q(key.access_key_id), q(key.secret_access_key), q(key.session_token or ""))
   for name, value in pairs(opts.env or {}) do env = env .. name .. "=" .. q(value) .. " " end
   -- the subshell lets go of our stdio, so a server left running cannot hold
-  -- busted's output open
-  local cmd = ("(env %s %s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!")
-    :format(env, table.concat(argv, " "), out, err, status_file)
+  -- busted's output open; the exit code lands by rename, so a reader never
+  -- sees the file created but not yet written
+  local cmd = ("(env %s %s >%s 2>%s; echo $? >%s.tmp; mv %s.tmp %s) </dev/null >/dev/null 2>&1 & echo $!")
+    :format(env, table.concat(argv, " "), out, err, status_file, status_file, status_file)
   local p = assert(io.popen("sh -c " .. q(cmd)))
   local shell_pid = tonumber(p:read("l"))
   p:close()

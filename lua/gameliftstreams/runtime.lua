@@ -1310,7 +1310,15 @@ function Runtime:run_ready()
     if not self.closed then
       local wait = self.sched:pump(now, function(item) self:dispatch(item) end,
         function(item) self:refuse(item) end)
-      self.sched_due = wait and now + wait or nil
+      -- A wait under the clock's resolution (epoch seconds: ~2.4e-7 s) would
+      -- land on now itself, and a host would be told to step again at once,
+      -- for ever: it waits a few units in the last place at least.
+      if wait then
+        local least = math.abs(now) * 0x1p-50
+        self.sched_due = now + (wait > least and wait or least)
+      else
+        self.sched_due = nil
+      end
     end
     local ready = self.ready
     if ready[1] then

@@ -432,6 +432,24 @@ describe("runtime", function()
     assert.has_error(function() rt:reconnect(s.token, "o", nil, function() end, "rotate") end)
   end)
 
+  it("never tells its host to step again at once when the budget's wait is under the clock's resolution",
+  function()
+    local runtime = require "gameliftstreams.runtime"
+    -- A store whose bucket is always a hair short of a whole call: at epoch
+    -- magnitude now + 1e-12 == now.
+    local short = runtime.memory_store()
+    function short.take() return 1e-12 end
+    local now = 1.8e9
+    local rt = assert(runtime.new{ client = env.client, store = short, now = function() return now end })
+    rt.sched:push({ op = "ListStreamSessions", priority = 0 }, now)
+    rt:step(0)
+    local t = rt:timeout()
+    assert.is_true(t > 0 and t < 1e-5, tostring(t))
+    now = now + t
+    assert.is_true(now > 1.8e9)
+    rt:close()
+  end)
+
   it("raises on misuse and calls back exactly once, later, for recoverable failures", function()
     local rt = env.runtime()
     assert.has_error(function() rt:start("x", nil, function() end) end)

@@ -19,9 +19,12 @@
 -- `take` is a token bucket per operation: `burst` calls at most at once,
 -- refilled at `rate` calls per second on the caller's clock (a hair slower in
 -- the memory store, against rounding). With `spare`, only a call the burst
--- can spare: from a full bucket (one that would otherwise overflow) or from
--- one already down to its last call, never from a burst being spent. A store
--- that ignores spare gives that call anyway.
+-- can spare: from a full bucket (one that would otherwise overflow) that has
+-- spilled a whole call since the last call taken without spare, or from one
+-- already down to its last call; never from a burst being spent, nor from
+-- one that work without spare has just drawn on and that has only now filled
+-- again (that work is arriving: its next call may come before a refill). A
+-- store that ignores spare gives that call anyway.
 local M = { _NAME = "gameliftstreams.store" }
 
 local Memory = {}
@@ -56,18 +59,23 @@ function Memory:token(hash) return self._tokens[hash] end
 function Memory:put_token(hash, id) self._tokens[hash] = id end
 function Memory:drop_token(hash) self._tokens[hash] = nil end
 
--- Refilled calls are taken only with a hundred-thousandth of a call to spare:
--- the service's bucket and ours see the same elapsed time up to rounding
--- (clocks in epoch seconds carry ~1e-7 s of it), and when both land exactly
--- on a whole call, ours must be the one short. The margin is per call, not a
--- slower refill, so it does not add up over a long overload. The calls of a
--- full bucket are whole on both sides and need none.
-local SPARE = 1e-5
+-- Refilled calls are taken only with a billionth of a call to spare: a
+-- caller on the service's own clock (bench/storm on the emulator's virtual
+-- one) computes its bucket from the same readings, and the two can differ
+-- only by how the sums round (~1e-14); when both land exactly on a whole call,
+-- ours must be the one short. The margin is per call, not a slower refill, so
+-- it does not add up over a long overload, and it is small enough that a call
+-- is never put off to a later step by it (a margin of 1e-5 did that on a 25 ms
+-- clock: every call in an overload went 25 ms late). The calls of a full
+-- bucket are whole on both sides and need none.
+local SPARE = 1e-9
 
 function Memory:take(op, now, rate, burst, spare)
   local b = self._buckets[op]
   if not b then
-    b = { tokens = burst, last = now, whole = true }
+    -- spilled: calls' worth the full bucket has overflowed since the last
+    -- call taken without spare (a new bucket counts as long full)
+    b = { tokens = burst, last = now, whole = true, spilled = 1 }
     self._buckets[op] = b
   end
   local tokens = b.tokens
@@ -76,13 +84,18 @@ function Memory:take(op, now, rate, burst, spare)
     b.last = now
     b.whole = false
   end
-  if tokens >= burst then tokens, b.whole = burst, true end
-  if spare and tokens >= 2 and tokens < burst - 0.01 then
+  if tokens >= burst then
+    b.spilled = b.spilled + (tokens - burst)
+    tokens, b.whole = burst, true
+  end
+  if spare and tokens >= 2 then
     b.tokens = tokens
-    return (burst - 0.01 - tokens) / rate
+    if tokens < burst - 0.01 then return (burst - 0.01 - tokens) / rate end
+    if b.spilled < 1 - SPARE then return (1 - b.spilled) / rate end
   end
   if tokens >= 1 + SPARE or (b.whole and tokens >= 1) then
     b.tokens = tokens - 1
+    if not spare then b.spilled = 0 end
     return true
   end
   b.tokens = tokens

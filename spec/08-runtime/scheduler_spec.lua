@@ -13,6 +13,39 @@ local function drain(s, now)
   return out, refused, wait
 end
 
+describe("store.memory's bucket", function()
+  it("gives a call the moment it is whole, not a step later", function()
+    local b = store.memory()
+    for _ = 1, 20 do assert.is_true(b:take(CSSC, 1000, 20, 20)) end
+    -- 50 ms and a few millionths of a call later (clocks at epoch magnitude
+    -- round by that much): the call is there.
+    local wait = b:take(CSSC, 1000.0499999, 20, 20)
+    assert.is_true(wait > 0 and wait < 1e-5, tostring(wait))
+    assert.is_true(b:take(CSSC, 1000.0500002, 20, 20))
+  end)
+
+  it("gives a spare call only from a full bucket that spilled a whole call since work without spare drew on it",
+  function()
+    local b = store.memory()
+    -- A new bucket is full and long so: a spare call now, and another once full again.
+    assert.is_true(b:take(CSSC, 1000, 10, 10, true))
+    local wait = b:take(CSSC, 1000, 10, 10, true)
+    assert.is_true(math.abs(wait - 0.099) < 1e-9, tostring(wait))         -- until full (to 1/100 of a call)
+    assert.is_true(b:take(CSSC, 1000.1, 10, 10, true))
+    -- Work without spare draws on it: full again after 0.1 s, a spare call
+    -- waits 0.1 s more, until a whole call has spilled.
+    assert.is_true(b:take(CSSC, 1000.2, 10, 10))
+    wait = b:take(CSSC, 1000.3, 10, 10, true)
+    assert.is_true(math.abs(wait - 0.1) < 1e-6, tostring(wait))
+    wait = b:take(CSSC, 1000.35, 10, 10, true)
+    assert.is_true(math.abs(wait - 0.05) < 1e-6, tostring(wait))
+    assert.is_true(b:take(CSSC, 1000.4, 10, 10, true))
+    -- Down to its last call, a spare call goes at once.
+    for _ = 1, 8 do assert.is_true(b:take(CSSC, 1000.4, 10, 10)) end
+    assert.is_true(b:take(CSSC, 1000.4, 10, 10, true))
+  end)
+end)
+
 describe("scheduler", function()
   it("orders by earliest deadline, then higher priority, then arrival", function()
     -- hold = 0: once no protected work is queued, the burst is everyone's
@@ -270,14 +303,16 @@ describe("scheduler", function()
     for i = 1, 4 do s:push({ op = CSSC, name = "high" .. i, deadline = now + 90, known = true, priority = 1 }, now) end
     out = drain(s, now)
     assert.same({ "high1", "high2", "high3", "high4" }, out) -- the burst is theirs, deadlines allowing
-    -- The lows wait for the bucket to fill again (5 tokens spent, 0.5 s), then
-    -- take what would overflow it: one a tenth of a second.
+    -- The lows wait for the bucket to fill again (5 tokens spent, 0.5 s) and
+    -- to spill a whole call more (0.1 s: the protected work that drew on it
+    -- might still be arriving), then take what would overflow it: one a
+    -- tenth of a second.
     local t, served = now, {}
     for step = 1, 20 do
       t = now + step * 0.05
       for _, n in ipairs(drain(s, t)) do served[#served + 1] = ("%s@%.2f"):format(n, t - now) end
     end
-    assert.same({ "low2@0.50", "low3@0.60", "low4@0.70", "low5@0.80" }, served)
+    assert.same({ "low2@0.60", "low3@0.70", "low4@0.80", "low5@0.90" }, served)
     -- `hold` seconds after the last protected work, the burst is everyone's again.
     for i = 1, 5 do s:push({ op = CSSC, name = "late" .. i, deadline = t + 60, known = true }, t) end
     out = drain(s, now + 10)

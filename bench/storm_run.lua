@@ -228,7 +228,12 @@ local function run_backend(storm, name)
     p.saved, p.answered = false, false
   end
   local s = 0
-  local function clock() return t_start + s end
+  -- gls reads the emulator's own clock: the same double, moved by the same
+  -- additions (each step as JSON carries it). t_start + s rounds otherwise at
+  -- epoch magnitude, and drifts from the emulator's by ~4 ppm at 25 ms steps:
+  -- enough for the two buckets to disagree about when a call is whole.
+  local vnow = t_start
+  local function clock() return vnow end
   local run = setmetatable({
     s = 0, saved = 0, saved_high = 0, misrouted = 0, stale = 0, late = 0, duplicate = 0,
     answers = 0, answer_bytes = 0, answered_sessions = 0, connect_failed = 0, asks = 0,
@@ -317,8 +322,10 @@ local function run_backend(storm, name)
     if nxt == math.huge then nxt = s + 1 end
     local step = DT
     if nxt > s + DT then step = math.ceil((nxt - s) / DT) * DT end
-    check(timed(ctl.advance, step))
+    local sent = tonumber(("%.14g"):format(step))     -- what cjson sends
+    check(timed(ctl.advance, sent))
     s = s + step
+    vnow = vnow + sent
   end
   sample()
   local storm_s = core.time() - storm0

@@ -44,9 +44,13 @@
 --
 -- The bucket's burst is kept for protected work (priority above 0): less
 -- valuable work gets one call per 1/rate at most, the steady rate, never the
--- burst that protected work arriving a moment later would need; a call it may
--- not have yet goes to queued protected work, if any. This holds while protected work is queued, for `hold`
--- seconds (default 10) after the last was queued, and, when the owner
+-- burst that protected work arriving a moment later would need, and once
+-- protected work has drawn on the bucket, nothing from it until the refilled
+-- bucket has spilled a whole call (that work may still be arriving: a call
+-- taken as the bucket fills would put each of its next calls a step late);
+-- a call it may not have yet goes to queued protected work, if any. This
+-- holds while protected work is queued, for `hold` seconds (default 10)
+-- after the last was queued, and, when the owner
 -- expects protected work (opts.keep_burst: the runtime's policy ranks
 -- requests), from the start until the first comes. Past that, the burst is
 -- everyone's again, so that what protected work left in the bucket is not
